@@ -1,0 +1,248 @@
+"""The JSON API under ``<prefix>/api/`` (reference: docs/api.md).
+
+Views are thin: parse the request, call a service, shape the response. Readers carry no
+cookies; writes need ``Content-Type: application/json`` and an allowed ``Origin``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from . import comments, serialize, threads
+from .config import SORTS
+from .version import __version__
+from .errors import BadRequest, DebateBoxError, NotFound, ValidationError
+from .models import APPROVED, DELETED, Comment
+from .web import (
+    check_write_origin,
+    client_ip,
+    cors_origin,
+    error_response,
+    get_state,
+    json_response,
+    origin_allowed,
+    own_origin,
+    read_json,
+    session,
+)
+
+api = Blueprint("debatebox_api", __name__)
+
+#: Header carrying the edit token returned when a comment is posted.
+TOKEN_HEADER = "X-Debatebox-Token"
+ALLOWED_HEADERS = f"Content-Type, Idempotency-Key, If-None-Match, {TOKEN_HEADER}"
+
+
+@api.errorhandler(DebateBoxError)
+def _debatebox_error(error: DebateBoxError) -> Response:
+    return error_response(error)
+
+
+@api.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    code = (error.name or "error").lower().replace(" ", "_")
+    wrapped = DebateBoxError(error.description or error.name, code=code)
+    return error_response(wrapped.with_status(error.code or 400))
+
+
+@api.after_request
+def _cors(response: Response) -> Response:
+    response.vary.add("Origin")
+    origin = cors_origin(request.headers.get("Origin"))
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After"
+    return response
+
+
+@api.route("/<path:_any>", methods=["OPTIONS"])
+@api.route("/", methods=["OPTIONS"])
+def preflight(_any: str = "") -> Response:
+    origin = request.headers.get("Origin")
+    if not origin_allowed(origin):
+        raise DebateBoxError("This origin is not allowed.", code="origin_not_allowed").with_status(
+            403
+        )
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _shaper() -> serialize.Shaper:
+    base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
+    return serialize.Shaper(base, gravatar=get_state().settings.gravatar)
+
+
+def _thread_key(value: str | None) -> str:
+    limit = get_state().settings.max_key_length
+    if not value or not value.strip():
+        raise ValidationError("Name the thread with ?thread=KEY.", fields={"thread": "Required."})
+    if len(value) > limit:
+        raise ValidationError(
+            f"Thread keys are at most {limit} characters.", fields={"thread": "Too long."}
+        )
+    return value.strip()
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationError(
+            f"{name} must be a whole number from {low} to {high}.", fields={name: "Out of range."}
+        )
+    return int(raw)
+
+
+@api.get("/config")
+def config() -> Response:
+    """Settings the widget needs, and a fresh form token for the bot check."""
+    state = get_state()
+    s = state.settings
+    payload = {
+        "version": __version__,
+        "form_token": state.signer.form_token(),
+        "min_fill_seconds": s.min_fill_seconds,
+        "max_depth": s.max_depth,
+        "page_size": s.page_size,
+        "max_page_size": s.max_page_size,
+        "default_sort": s.default_sort,
+        "sorts": list(SORTS),
+        "edit_window": s.edit_window,
+        "require_email": s.require_email,
+        "max_name_length": s.max_name_length,
+        "max_body_length": s.max_body_length,
+        "moderation": s.moderation,
+    }
+    return json_response(payload, headers={"Cache-Control": "no-store"})
+
+
+@api.get("/comments")
+def list_comments() -> Response:
+    """One page of a thread, nested, with an ETag for conditional requests."""
+    s = get_state().settings
+    key = _thread_key(request.args.get("thread"))
+    sort = request.args.get("sort") or s.default_sort
+    if sort not in SORTS:
+        raise ValidationError(f"sort must be one of {', '.join(SORTS)}.", fields={"sort": "Unknown."})
+    limit = _int_arg("limit", s.page_size, 1, s.max_page_size)
+    cursor = threads.parse_cursor(request.args.get("cursor"))
+    db = session()
+    info = threads.find(db, key)
+    etag = _etag(info, sort, limit, cursor)
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    if info is None:
+        page = threads.Page([], None)
+    else:
+        page = threads.page(
+            db, info, sort=sort, limit=limit, cursor=cursor, max_depth=s.max_depth,
+            with_email=s.gravatar,
+        )
+    shaper = _shaper()
+    payload = {
+        "thread": serialize.thread(info, key),
+        "sort": sort,
+        "comments": [shaper.node(node) for node in page.roots],
+        "next_cursor": page.next_cursor,
+    }
+    return json_response(payload, headers=headers)
+
+
+def _etag(info: threads.ThreadInfo | None, sort: str, limit: int, cursor: int | None) -> str:
+    s = get_state().settings
+    version = f"{info.id}.{info.version}" if info else "0"
+    material = f"{__version__}|{request.host}|{sort}|{limit}|{cursor}|{s.max_depth}|{s.gravatar}"
+    return f"{version}-{hashlib.sha1(material.encode()).hexdigest()[:16]}"  # noqa: S324
+
+
+@api.post("/comments")
+def post_comment() -> tuple[Response, int] | Response:
+    """Post a comment: 201 when published, 202 when held for moderation."""
+    state = get_state()
+    check_write_origin()
+    data = read_json(state.settings.max_request_bytes)
+    client = comments.Client(
+        address=client_ip(),
+        origin_allowed=True,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        page_origins=(own_origin(), *state.settings.origins),
+    )
+    posted = comments.post(state, session(), data, client)
+    payload: dict[str, Any] = {
+        "comment": _shaper().comment(posted.comment),
+        "thread": {"key": posted.thread.key, "count": posted.thread.comment_count},
+        "edit_token": posted.edit_token,
+        "edit_window": state.settings.edit_window,
+        "published": posted.published,
+    }
+    headers = {"Cache-Control": "no-store"}
+    if not posted.created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(payload, 201 if posted.published else 202, headers)
+
+
+def _public_comment(comment_id: int) -> Comment:
+    comment = session().get(Comment, comment_id)
+    if comment is None or comment.status not in (APPROVED, DELETED):
+        raise NotFound("There is no such comment.")
+    return comment
+
+
+@api.get("/comments/<int:comment_id>")
+def get_comment(comment_id: int) -> Response:
+    comment = _public_comment(comment_id)
+    return json_response({"comment": _shaper().comment(comment)})
+
+
+@api.patch("/comments/<int:comment_id>")
+def edit_comment(comment_id: int) -> Response:
+    state = get_state()
+    check_write_origin()
+    data = read_json(state.settings.max_request_bytes)
+    token = request.headers.get(TOKEN_HEADER)
+    comment = comments.edit(state, session(), comment_id, token, data)
+    return json_response({"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-store"})
+
+
+@api.delete("/comments/<int:comment_id>")
+def delete_comment(comment_id: int) -> Response:
+    state = get_state()
+    check_write_origin()
+    token = request.headers.get(TOKEN_HEADER)
+    tombstone = comments.delete(state, session(), comment_id, token)
+    return json_response({"deleted": True, "tombstone": tombstone})
+
+
+@api.post("/preview")
+def preview() -> Response:
+    state = get_state()
+    check_write_origin()
+    data = read_json(state.settings.max_request_bytes)
+    return json_response({"html": comments.preview(state, data)})
+
+
+@api.get("/counts")
+def counts() -> Response:
+    """Published comments for up to 100 threads: ``?thread=a&thread=b``."""
+    keys = [_thread_key(key) for key in request.args.getlist("thread")]
+    if not keys:
+        raise ValidationError("Name at least one thread.", fields={"thread": "Required."})
+    if len(keys) > threads.MAX_COUNT_KEYS:
+        raise BadRequest(f"Ask for at most {threads.MAX_COUNT_KEYS} threads at once.",
+                         code="too_many_threads")
+    return json_response({"counts": threads.counts(session(), keys)},
+                         headers={"Cache-Control": "no-cache"})
+
+
+@api.route("/<path:_any>", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
+def unknown(_any: str) -> Response:
+    raise NotFound("There is no such API endpoint.")

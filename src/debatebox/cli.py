@@ -1,0 +1,92 @@
+"""The ``debatebox`` command: ``demo``, ``serve`` and ``upgrade``.
+
+Every option of ``serve`` can also come from the environment variable named in its help;
+a command-line option wins over the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from . import database, migrate
+from .config import MODERATION_MODES
+from .version import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="debatebox")
+def main() -> None:
+    """debatebox: threaded comments and debates for any website."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--db", "database_path", default=None, help="SQLite file (default: a temp file).")
+def demo(host: str, port: int, database_path: str | None) -> None:
+    """Start a demo page with a debate and the comment server, no configuration needed."""
+    from .demo import create_demo_app
+
+    app = create_demo_app(database_path, DEBATEBOX_RATE_LIMIT="", DEBATEBOX_MIN_FILL_SECONDS=1)
+    click.echo(f"debatebox demo: open http://{_url_host(host)}:{port}/  (Ctrl+C stops it)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+_ENV_OPTIONS = {
+    "database_url": "DEBATEBOX_DATABASE_URL",
+    "origin": "DEBATEBOX_ORIGINS",
+    "smtp_url": "DEBATEBOX_SMTP_URL",
+    "moderation": "DEBATEBOX_MODERATION",
+}
+
+
+@main.command()
+@click.option("--host", envvar="DEBATEBOX_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on [env DEBATEBOX_HOST].")
+@click.option("--port", envvar="DEBATEBOX_PORT", default=8000, show_default=True, type=int,
+              help="Port to listen on [env DEBATEBOX_PORT].")
+@click.option("--database-url", envvar="DEBATEBOX_DATABASE_URL", default=None,
+              help="SQLAlchemy URL; default an SQLite file in ./instance"
+                   " [env DEBATEBOX_DATABASE_URL].")
+@click.option("--origin", envvar="DEBATEBOX_ORIGINS", default=None,
+              help="Allowed host-page origins, comma separated [env DEBATEBOX_ORIGINS].")
+@click.option("--smtp-url", envvar="DEBATEBOX_SMTP_URL", default=None,
+              help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].")
+@click.option("--moderation", envvar="DEBATEBOX_MODERATION", default=None,
+              type=click.Choice(MODERATION_MODES),
+              help="open, first-time or all [env DEBATEBOX_MODERATION].")
+@click.option("--workers", envvar="DEBATEBOX_WORKERS", default=2, show_default=True, type=int,
+              help="Worker processes [env DEBATEBOX_WORKERS].")
+def serve(host: str, port: int, workers: int, **options: Any) -> None:
+    """Run the standalone comment server."""
+    for name, value in options.items():
+        if value is not None:
+            os.environ[_ENV_OPTIONS[name]] = str(value)
+    from .standalone import create_app
+
+    app = create_app()  # fails here, once, on a bad setting; upgrades the schema
+    click.echo(f"debatebox {__version__} serving on http://{_url_host(host)}:{port}/debatebox/")
+    try:
+        from .server import run_gunicorn
+    except ImportError:  # no gunicorn on this platform
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    else:
+        run_gunicorn(app, host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.option("--database-url", envvar="DEBATEBOX_DATABASE_URL", required=True,
+              help="SQLAlchemy URL [env DEBATEBOX_DATABASE_URL].")
+@click.option("--revision", default="head", show_default=True)
+def upgrade(database_url: str, revision: str) -> None:
+    """Create or upgrade debatebox's tables in DATABASE_URL."""
+    engine = database.create_engine(database_url)
+    migrate.upgrade(engine, revision)
+    click.echo(f"debatebox schema at revision {migrate.current(engine)}.")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

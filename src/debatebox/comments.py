@@ -1,0 +1,480 @@
+"""The comment service: the one place where a comment is checked, stored and changed.
+
+Every entry point (JSON API, server-rendered form, import, CLI) goes through
+:func:`post`, :func:`edit` and :func:`delete`, so the rules below hold whatever the
+source. The posting pipeline runs in this order:
+
+1. allowlist the fields and validate them (:func:`parse`);
+2. find the thread: it must be open, or creatable from an allowed origin; the parent
+   must be a published comment of the same thread;
+3. bot checks: the hidden honeypot field is empty and the signed form token is at least
+   ``MIN_FILL_SECONDS`` and at most ``FORM_MAX_AGE`` old;
+4. the per-IP rate limit;
+5. ``comment_will_be_posted`` (a receiver may veto);
+6. store, in one write transaction (thread created, numbers given, counters bumped);
+7. ``comment_posted``.
+
+A retried request with the same ``Idempotency-Key`` returns the comment stored the
+first time and stores nothing (steps 3–7 are skipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import render, signals
+from .database import write
+from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, ValidationError
+from .models import APPROVED, DELETED, PENDING, Comment, Thread, utcnow
+from .moderation import initial_status
+from .net import truncate
+from .state import DebateBoxState
+from .tokens import TokenExpired, TokenInvalid
+
+#: Fields a client may send when posting; anything else is refused.
+POST_FIELDS = frozenset(
+    {"thread", "title", "url", "parent", "name", "email", "website", "body", "form_token",
+     "homepage"}
+)
+#: The honeypot: hidden from people, filled in by bots.
+HONEYPOT = "homepage"
+EDIT_FIELDS = frozenset({"body"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+
+
+@dataclasses.dataclass(frozen=True)
+class NewComment:
+    """A comment's fields after validation."""
+
+    thread_key: str
+    title: str
+    url: str
+    parent_id: int | None
+    author_name: str
+    email: str | None
+    website: str
+    body: str
+    form_token: str | None
+    honeypot: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Client:
+    """Who is posting, as the web edge saw it."""
+
+    address: str = ""
+    #: Whether the request's origin may create threads and write.
+    origin_allowed: bool = True
+    #: Trusted callers (imports, the CLI) skip bot checks and rate limits.
+    trusted: bool = False
+    idempotency_key: str | None = None
+    #: Origins a new thread's page URL may point to (``None``: any http(s) URL).
+    page_origins: tuple[str, ...] | None = None
+
+
+@dataclasses.dataclass
+class Posted:
+    """What :func:`post` did."""
+
+    comment: Comment
+    thread: Thread
+    #: ``False`` when a retried request returned the comment stored the first time.
+    created: bool
+    edit_token: str
+
+    @property
+    def published(self) -> bool:
+        return self.comment.status == APPROVED
+
+
+# Validation ---------------------------------------------------------------------------
+
+
+def _text(
+    data: Mapping[str, Any], name: str, errors: dict[str, str], *, required: bool,
+    max_length: int, label: str, multiline: bool = False,
+) -> str:
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = f"{label} must be text."
+        return ""
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = value.strip() if not multiline else value.strip("\n ").rstrip()
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+        errors[name] = f"{label} contains characters that are not allowed."
+    elif required and not value:
+        errors[name] = f"{label} is required."
+    elif len(value) > max_length:
+        errors[name] = f"{label} must be at most {max_length:,} characters."
+    return value
+
+
+def parse(state: DebateBoxState, data: Any) -> NewComment:
+    """Allowlist and validate the fields of a new comment; raise with every problem."""
+    if not isinstance(data, Mapping):
+        raise BadRequest("Send a JSON object.", code="not_an_object")
+    unknown = sorted(str(key)[:40] for key in data if key not in POST_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"Unknown field(s): {', '.join(unknown)}.",
+            code="unknown_fields",
+            fields={key: "Unknown field." for key in unknown},
+        )
+    s = state.settings
+    errors: dict[str, str] = {}
+    key = _text(data, "thread", errors, required=True, max_length=s.max_key_length, label="Thread")
+    title = _text(data, "title", errors, required=False, max_length=300, label="Title")
+    url = _text(data, "url", errors, required=False, max_length=1000, label="Page URL")
+    name = _text(data, "name", errors, required=True, max_length=s.max_name_length, label="Name")
+    email = _text(data, "email", errors, required=s.require_email, max_length=254, label="Email")
+    website = _text(data, "website", errors, required=False, max_length=500, label="Website")
+    body = _text(
+        data, "body", errors, required=True, max_length=s.max_body_length, label="Comment",
+        multiline=True,
+    )
+    if url and "url" not in errors:
+        try:
+            url = render.normalize_website(url)
+        except ValueError:
+            errors["url"] = "Page URL must be an http(s) address."
+    if email and "email" not in errors and not _EMAIL.match(email):
+        errors["email"] = "Email does not look like an email address."
+    if website and "website" not in errors:
+        try:
+            website = render.normalize_website(website)
+        except ValueError as error:
+            errors["website"] = str(error)
+    parent = data.get("parent")
+    if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int)
+                               or not 0 < parent < 2**31):
+        errors["parent"] = "Parent must be the id of a comment."
+        parent = None
+    token = data.get("form_token")
+    if token is not None and not isinstance(token, str):
+        errors["form_token"] = "Form token must be text."
+        token = None
+    honeypot = data.get(HONEYPOT) or ""
+    if errors:
+        raise ValidationError(_summary(errors), fields=errors)
+    return NewComment(
+        thread_key=key, title=title, url=url, parent_id=parent, author_name=name,
+        email=email.lower() if email else None, website=website, body=body,
+        form_token=token, honeypot=honeypot if isinstance(honeypot, str) else "x",
+    )
+
+
+def _summary(errors: dict[str, str]) -> str:
+    return next(iter(errors.values())) if len(errors) == 1 else "Please correct the marked fields."
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 100 visible ASCII characters.", code="bad_idempotency_key"
+        )
+    return key
+
+
+# Posting ------------------------------------------------------------------------------
+
+
+def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> Posted:
+    """Validate, check and store a new comment (see the module docstring)."""
+    new = parse(state, data)
+    if new.url and client.page_origins is not None:
+        parts = urlsplit(new.url)
+        if f"{parts.scheme}://{parts.netloc}" not in client.page_origins:
+            raise ValidationError(
+                "The page URL must belong to this site.", fields={"url": "Not an allowed origin."}
+            )
+    idempotency_key = check_idempotency_key(client.idempotency_key)
+    digest = _digest(new)
+    if idempotency_key:
+        replay = _find_replay(state, session, new.thread_key, idempotency_key, digest)
+        if replay is not None:
+            return replay
+
+    thread = session.scalars(sa.select(Thread).where(Thread.key == new.thread_key)).first()
+    _check_thread(state, thread, client)
+    if new.parent_id is not None:
+        _check_parent(session, thread, new.parent_id)
+    if not client.trusted:
+        _bot_checks(state, new)
+        if state.rate_limiter is not None:
+            state.rate_limiter.hit(client.address)
+
+    status = initial_status(session, state.settings.moderation, new.email)
+    fields = {
+        "thread_key": new.thread_key, "parent_id": new.parent_id,
+        "author_name": new.author_name, "email": new.email, "website": new.website,
+        "body": new.body, "status": status,
+    }
+    preview_thread = thread or Thread(key=new.thread_key, title=new.title, url=new.url)
+    for _receiver, verdict in signals.comment_will_be_posted.send(
+        state.sender, comment=fields, thread=preview_thread
+    ):
+        if verdict is False:
+            raise Forbidden("This comment was not accepted.", code="rejected")
+
+    html = render.render_markdown(new.body)
+    author_hash = render.avatar_hash(state.secret_key, new.email or new.author_name)
+    created_thread: list[Thread] = []
+
+    def work(session: Session) -> Posted:
+        created_thread.clear()
+        if idempotency_key:
+            replay = _find_replay(state, session, new.thread_key, idempotency_key, digest)
+            if replay is not None:
+                return replay
+        row = _lock_thread(session, new.thread_key)
+        if row is None:
+            row = Thread(key=new.thread_key, title=new.title, url=new.url)
+            session.add(row)
+            session.flush()
+            created_thread.append(row)
+        comment = Comment(
+            thread_id=row.id, author_name=new.author_name, email=new.email,
+            website=new.website, author_hash=author_hash, body_source=new.body,
+            body_html=html, status=PENDING, ip=truncate(client.address),
+            idempotency_key=idempotency_key, request_digest=digest, created_at=utcnow(),
+            last_reply_number=0,
+        )
+        if new.parent_id is not None:
+            parent = session.get(Comment, new.parent_id)
+            if parent is None or parent.thread_id != row.id or parent.status != APPROVED:
+                raise ValidationError(
+                    "The comment you are replying to is not available.",
+                    fields={"parent": "Not a published comment of this thread."},
+                )
+            comment.parent_id = parent.id
+            comment.root_id = parent.root_id or parent.id
+            comment.depth = parent.depth + 1
+        else:
+            comment.depth = 0
+        session.add(comment)
+        if status == APPROVED:
+            publish(session, row, comment)
+        session.flush()
+        return Posted(comment, row, True, state.signer.edit_token(comment.id))
+
+    result = write(session, work)
+    if result.created:
+        for row in created_thread:
+            signals.thread_created.send(state.sender, thread=row)
+        signals.comment_posted.send(state.sender, comment=result.comment, thread=result.thread)
+    return result
+
+
+def publish(session: Session, thread: Thread, comment: Comment) -> None:
+    """Make ``comment`` public: give it its number and count it. Call in a write.
+
+    ``thread`` must have been read with a row lock (:func:`_lock_thread`), so two
+    comments published at once never get the same number.
+    """
+    comment.status = APPROVED
+    if comment.parent_id is None:
+        thread.last_number += 1
+        comment.number = thread.last_number
+        comment.reply_number = 0
+    else:
+        root = session.get(Comment, comment.root_id, with_for_update=True, populate_existing=True)
+        assert root is not None
+        root.last_reply_number += 1
+        comment.number = root.number
+        comment.reply_number = root.last_reply_number
+    thread.comment_count += 1
+    thread.version += 1
+
+
+def _lock_thread(session: Session, key: str) -> Thread | None:
+    return session.scalars(
+        sa.select(Thread).where(Thread.key == key).with_for_update().execution_options(
+            populate_existing=True
+        )
+    ).first()
+
+
+def _digest(new: NewComment) -> str:
+    material = [new.thread_key, new.parent_id, new.author_name, new.email, new.body]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
+
+
+def _find_replay(
+    state: DebateBoxState, session: Session, thread_key: str, key: str, digest: str
+) -> Posted | None:
+    found = session.execute(
+        sa.select(Comment, Thread)
+        .join(Thread, Comment.thread_id == Thread.id)
+        .where(Thread.key == thread_key, Comment.idempotency_key == key)
+    ).first()
+    if found is None:
+        return None
+    comment, thread = found
+    if comment.request_digest != digest:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different comment.",
+            code="idempotency_key_reused",
+        )
+    return Posted(comment, thread, False, state.signer.edit_token(comment.id))
+
+
+def _check_thread(state: DebateBoxState, thread: Thread | None, client: Client) -> None:
+    if not client.origin_allowed:
+        raise Forbidden("This site may not post comments here.", code="origin_not_allowed")
+    if thread is None:
+        if not (state.settings.auto_create_threads or client.trusted):
+            raise NotFound("There is no discussion here.", code="thread_not_found")
+    elif thread.closed:
+        raise Conflict("This discussion is closed for new comments.", code="thread_closed")
+
+
+def _check_parent(session: Session, thread: Thread | None, parent_id: int) -> None:
+    parent = session.get(Comment, parent_id)
+    if thread is None or parent is None or parent.thread_id != thread.id or (
+        parent.status != APPROVED
+    ):
+        raise ValidationError(
+            "The comment you are replying to is not available.",
+            fields={"parent": "Not a published comment of this thread."},
+        )
+
+
+def _bot_checks(state: DebateBoxState, new: NewComment) -> None:
+    if new.honeypot:
+        raise Forbidden("Your comment could not be accepted.", code="bot_check")
+    if not new.form_token:
+        raise Forbidden(
+            "The form token is missing. Please reload the page.", code="form_token_missing"
+        )
+    try:
+        age = state.signer.form_age(new.form_token, max_age=state.settings.form_max_age)
+    except TokenExpired as error:
+        raise Forbidden(
+            "This form has expired. Please reload the page and post again.", code="form_expired"
+        ) from error
+    except TokenInvalid as error:
+        raise Forbidden(
+            "The form token is not valid. Please reload the page.", code="form_token_invalid"
+        ) from error
+    if age < state.settings.min_fill_seconds:
+        raise Forbidden(
+            "That was quick! Please take a few seconds and post again.", code="too_fast"
+        )
+
+
+# Author edit and delete ---------------------------------------------------------------
+
+
+def _authorised(state: DebateBoxState, session: Session, comment_id: int, token: str | None) -> Comment:
+    window = state.settings.edit_window
+    try:
+        state.signer.check_edit_token(token or "", comment_id, max_age=window)
+    except TokenExpired as error:
+        raise Gone("The time to edit or delete this comment is over.", code="edit_window_over") from error
+    except TokenInvalid as error:
+        raise Forbidden("The edit token is not valid for this comment.", code="bad_token") from error
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound("There is no such comment.")
+    if comment.status == DELETED:
+        raise Gone("This comment was deleted.", code="deleted")
+    if (utcnow() - comment.created_at).total_seconds() > window:
+        raise Gone("The time to edit or delete this comment is over.", code="edit_window_over")
+    return comment
+
+
+def parse_edit(state: DebateBoxState, data: Any) -> str:
+    if not isinstance(data, Mapping):
+        raise BadRequest("Send a JSON object.", code="not_an_object")
+    unknown = sorted(str(key)[:40] for key in data if key not in EDIT_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"Unknown field(s): {', '.join(unknown)}.", code="unknown_fields",
+            fields={key: "Unknown field." for key in unknown},
+        )
+    errors: dict[str, str] = {}
+    body = _text(
+        data, "body", errors, required=True, max_length=state.settings.max_body_length,
+        label="Comment", multiline=True,
+    )
+    if errors:
+        raise ValidationError(_summary(errors), fields=errors)
+    return body
+
+
+def edit(
+    state: DebateBoxState, session: Session, comment_id: int, token: str | None, data: Any
+) -> Comment:
+    """Replace the body of a comment whose author holds a valid edit token."""
+    _authorised(state, session, comment_id, token)
+    body = parse_edit(state, data)
+    html = render.render_markdown(body)
+    previous: list[str] = []
+
+    def work(session: Session) -> Comment:
+        comment = session.get(Comment, comment_id, populate_existing=True)
+        if comment is None or comment.status == DELETED:
+            raise Gone("This comment was deleted.", code="deleted")
+        thread = session.get(Thread, comment.thread_id, with_for_update=True)
+        assert thread is not None
+        previous[:] = [comment.body_source]
+        comment.body_source, comment.body_html, comment.edited_at = body, html, utcnow()
+        thread.version += 1
+        return comment
+
+    comment = write(session, work)
+    signals.comment_edited.send(state.sender, comment=comment, previous_body=previous[0])
+    return comment
+
+
+def delete(state: DebateBoxState, session: Session, comment_id: int, token: str | None) -> bool:
+    """Delete a comment whose author holds a valid edit token.
+
+    The row stays, without its text, as the tombstone "comment deleted" while replies
+    hang below it, so they keep their place. Returns whether it is shown as a tombstone.
+    """
+    _authorised(state, session, comment_id, token)
+
+    def work(session: Session) -> tuple[Comment, bool]:
+        comment = session.get(Comment, comment_id, populate_existing=True)
+        if comment is None or comment.status == DELETED:
+            raise Gone("This comment was deleted.", code="deleted")
+        thread = session.get(Thread, comment.thread_id, with_for_update=True)
+        assert thread is not None
+        if comment.status == APPROVED:
+            thread.comment_count -= 1
+        thread.version += 1
+        comment.status = DELETED
+        comment.body_source = comment.body_html = comment.website = ""
+        comment.edited_at = utcnow()
+        has_replies = session.execute(
+            sa.select(Comment.id).where(
+                Comment.parent_id == comment.id, Comment.status.in_((APPROVED, DELETED))
+            ).limit(1)
+        ).first() is not None
+        return comment, has_replies
+
+    comment, tombstone = write(session, work)
+    signals.comment_deleted.send(state.sender, comment=comment, tombstone=tombstone)
+    return tombstone
+
+
+def preview(state: DebateBoxState, data: Any) -> str:
+    """Render a body as it would be stored, without storing anything."""
+    return render.render_markdown(parse_edit(state, data))

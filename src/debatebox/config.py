@@ -1,0 +1,176 @@
+"""Every ``DEBATEBOX_*`` setting, its default and its meaning, in one place.
+
+Settings are read once, when :meth:`debatebox.DebateBox.init_app` runs, into a frozen
+:class:`Settings`. The host application's ``app.config`` wins over these defaults; the
+standalone server fills ``app.config`` from environment variables of the same names
+(see :func:`from_environ`). ``docs/configuration.md`` is the reference for users.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+#: Where the blueprint is mounted: the widget, the JSON API and the admin live below it.
+URL_PREFIX = "/debatebox"
+#: SQLAlchemy URL of the comment database when the host passes no ``db``. ``None`` means
+#: an SQLite file ``debatebox.sqlite3`` in the application's instance folder.
+#: ``postgresql://`` and ``mysql://``/``mariadb://`` URLs get the psycopg / PyMySQL driver.
+DATABASE_URL: str | None = None
+#: With a host Flask-SQLAlchemy ``db``: the bind key whose engine holds the comment tables
+#: (``None`` = the host's default database).
+BIND: str | None = None
+#: Host-page origins (``https://example.org``) allowed to write and to read with CORS.
+#: A list, or one comma-separated string. The server's own origin is always allowed.
+ORIGINS: tuple[str, ...] = ()
+#: Whether a post for an unknown thread key creates the thread (only from allowed origins).
+AUTO_CREATE_THREADS = True
+#: Replies nest this many levels below a top-level comment (depth 0). Deeper replies are
+#: shown at this depth and say whom they answer.
+MAX_DEPTH = 3
+#: Top-level comments per page when the request names no ``limit``.
+PAGE_SIZE = 50
+#: The largest ``limit`` a reader may ask for.
+MAX_PAGE_SIZE = 1000
+#: Order of top-level comments when the request names none: ``oldest`` or ``newest``.
+DEFAULT_SORT = "oldest"
+#: Seconds during which an author may edit or delete a comment with its edit token.
+EDIT_WINDOW = 15 * 60
+#: Whether readers must give an email address (never shown to anyone).
+REQUIRE_EMAIL = True
+#: Longest author name, in characters.
+MAX_NAME_LENGTH = 80
+#: Longest comment body, in characters.
+MAX_BODY_LENGTH = 10_000
+#: Largest request body the API accepts, in bytes (413 beyond it).
+MAX_REQUEST_BYTES = 64 * 1024
+#: Longest thread key, in characters.
+MAX_KEY_LENGTH = 255
+#: A form posted sooner than this many seconds after it was served is refused (bots).
+MIN_FILL_SECONDS = 3.0
+#: A form token older than this many seconds is refused; the reader reloads the form.
+FORM_MAX_AGE = 24 * 60 * 60
+#: Per-IP limit on new comments, in Flask-Limiter notation (``"5 per minute;50 per day"``).
+#: Empty turns it off.
+RATE_LIMIT = "10 per minute;100 per hour"
+#: Where rate-limit counters live: ``memory://`` (one process) or ``redis://host:6379``
+#: so that every worker shares them.
+RATE_LIMIT_STORAGE = "memory://"
+#: Proxies whose ``X-Forwarded-For`` is believed: IP addresses or CIDR networks.
+TRUSTED_PROXIES: tuple[str, ...] = ()
+#: Moderation mode for new comments: ``open`` (publish), ``first-time`` (hold until the
+#: author's email has an approved comment) or ``all`` (hold every comment).
+MODERATION = "open"
+#: Use Gravatar images for authors with an email (the email's MD5 goes to gravatar.com).
+#: Off by default: avatars are identicons made on this server.
+GRAVATAR = False
+#: Outgoing mail server, ``smtp://user:password@host:587?starttls=1`` or ``smtps://…``
+#: (``None``: no mail is sent).
+SMTP_URL: str | None = None
+#: Key for signed tokens. ``None`` uses the application's ``SECRET_KEY``.
+SECRET_KEY: str | None = None
+#: Seconds browsers and proxies may cache ``embed.js`` fetched with its version query.
+STATIC_MAX_AGE = 365 * 24 * 60 * 60
+
+_DEFAULTS: dict[str, Any] = {
+    name: value for name, value in globals().items() if name.isupper() and not name.startswith("_")
+}
+KEYS: tuple[str, ...] = tuple(f"DEBATEBOX_{name}" for name in _DEFAULTS)
+MODERATION_MODES = ("open", "first-time", "all")
+SORTS = ("oldest", "newest")
+
+
+class ConfigError(ValueError):
+    """A ``DEBATEBOX_*`` setting has a value debatebox cannot use."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The settings of one application, read once at ``init_app``."""
+
+    url_prefix: str
+    database_url: str | None
+    bind: str | None
+    origins: tuple[str, ...]
+    auto_create_threads: bool
+    max_depth: int
+    page_size: int
+    max_page_size: int
+    default_sort: str
+    edit_window: int
+    require_email: bool
+    max_name_length: int
+    max_body_length: int
+    max_request_bytes: int
+    max_key_length: int
+    min_fill_seconds: float
+    form_max_age: int
+    rate_limit: str
+    rate_limit_storage: str
+    trusted_proxies: tuple[str, ...]
+    moderation: str
+    gravatar: bool
+    smtp_url: str | None
+    secret_key: str | None
+    static_max_age: int
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
+        """Build settings from an ``app.config``-like mapping, defaults filling the gaps."""
+        values: dict[str, Any] = {}
+        for name, default in _DEFAULTS.items():
+            raw = config.get(f"DEBATEBOX_{name}", default)
+            values[name.lower()] = _coerce(name, raw, default)
+        settings = cls(**values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        if self.moderation not in MODERATION_MODES:
+            raise ConfigError(
+                f"DEBATEBOX_MODERATION must be one of {', '.join(MODERATION_MODES)},"
+                f" not {self.moderation!r}."
+            )
+        if self.default_sort not in SORTS:
+            raise ConfigError(f"DEBATEBOX_DEFAULT_SORT must be one of {', '.join(SORTS)}.")
+        if self.max_depth < 1:
+            raise ConfigError("DEBATEBOX_MAX_DEPTH must be 1 or more.")
+        if not 1 <= self.page_size <= self.max_page_size:
+            raise ConfigError("DEBATEBOX_PAGE_SIZE must be between 1 and DEBATEBOX_MAX_PAGE_SIZE.")
+        if not self.url_prefix.startswith("/") or self.url_prefix.endswith("/"):
+            raise ConfigError("DEBATEBOX_URL_PREFIX must start with '/' and not end with one.")
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ConfigError("DEBATEBOX_SMTP_URL must start with smtp:// or smtps://.")
+        for origin in self.origins:
+            if origin.count("/") != 2 or not origin.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"DEBATEBOX_ORIGINS entries look like https://example.org, not {origin!r}."
+                )
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, str):
+                return raw.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"DEBATEBOX_{name} has an unusable value {raw!r}: {exc}") from exc
+    return str(raw) if isinstance(raw, str | int | float) else raw
+
+
+def from_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The ``DEBATEBOX_*`` variables of the environment, for ``app.config.update``."""
+    environ = os.environ if environ is None else environ
+    return {key: environ[key] for key in KEYS if key in environ}

@@ -1,0 +1,96 @@
+"""The Flask extension: ``DebateBox(app)`` or ``box.init_app(app)``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+
+from . import commands, database
+from .api import api
+from .config import ConfigError, Settings
+from .ratelimit import PostLimiter
+from .state import DebateBoxState
+from .tokens import Signer
+from .views import thread_html, views
+from .web import client_ip, close_session
+
+
+class DebateBox:
+    """Adds threaded comments to a Flask application.
+
+    ``db`` is the host's Flask-SQLAlchemy object, if it has one: the comment tables then
+    live in its database (or in the bind named by ``DEBATEBOX_BIND``). Without it, or
+    when ``DEBATEBOX_DATABASE_URL`` is set, debatebox keeps its own engine, by default an
+    SQLite file in the instance folder. Either way the tables are created by
+    ``flask debatebox upgrade`` (the standalone server runs it by itself).
+    """
+
+    def __init__(self, app: Flask | None = None, *, db: Any = None) -> None:
+        self.db = db
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        if "debatebox" in app.extensions:
+            raise RuntimeError(
+                "debatebox is already registered on this application. Create one DebateBox"
+                " and call init_app(app) once per application."
+            )
+        settings = Settings.from_mapping(app.config)
+        secret = settings.secret_key or app.config.get("SECRET_KEY")
+        if not secret:
+            raise ConfigError(
+                "debatebox signs tokens and needs a secret: set SECRET_KEY (or"
+                " DEBATEBOX_SECRET_KEY) in the application's config."
+            )
+        engine_factory, owns = self._engine_factory(app, settings)
+        limiter = None
+        if settings.rate_limit:
+            flask_limiter = Limiter(
+                key_func=client_ip, storage_uri=settings.rate_limit_storage,
+                strategy="fixed-window", key_prefix="debatebox",
+            )
+            flask_limiter.init_app(app)
+            limiter = PostLimiter(flask_limiter, settings.rate_limit)
+        app.extensions["debatebox"] = DebateBoxState(
+            settings, Signer(secret), str(secret), engine_factory, owns_engine=owns,
+            sender=app, rate_limiter=limiter,
+        )
+        app.register_blueprint(views, url_prefix=settings.url_prefix)
+        app.register_blueprint(api, url_prefix=f"{settings.url_prefix}/api")
+        app.teardown_appcontext(close_session)
+        app.jinja_env.globals["debatebox"] = _JinjaHelpers()
+        app.cli.add_command(commands.flask_group)
+
+    def _engine_factory(self, app: Flask, settings: Settings) -> tuple[Any, bool]:
+        if settings.database_url or self.db is None:
+            url = settings.database_url or _default_sqlite(app)
+            engine = database.create_engine(url)
+            return (lambda: engine), True
+        db, bind = self.db, settings.bind
+
+        def from_host() -> Any:
+            try:
+                return db.engines[bind]
+            except KeyError as error:
+                raise ConfigError(
+                    f"The Flask-SQLAlchemy object has no bind {bind!r} (DEBATEBOX_BIND)."
+                ) from error
+
+        return from_host, False
+
+
+def _default_sqlite(app: Flask) -> str:
+    os.makedirs(app.instance_path, exist_ok=True)
+    return f"sqlite:///{os.path.join(app.instance_path, 'debatebox.sqlite3')}"
+
+
+class _JinjaHelpers:
+    """``debatebox`` in templates: ``{{ debatebox.thread("KEY", title="…") }}``."""
+
+    @staticmethod
+    def thread(key: str, title: str = "", sort: str | None = None) -> Any:
+        return thread_html(key, title=title, sort=sort)

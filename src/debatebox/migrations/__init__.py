@@ -1,0 +1,1 @@
+"""Alembic migrations for debatebox's tables, run by :func:`debatebox.migrate.upgrade`."""

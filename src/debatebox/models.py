@@ -1,0 +1,131 @@
+"""The tables debatebox keeps, as SQLAlchemy declarative models.
+
+They live on their own :class:`~sqlalchemy.MetaData` (not a host's ``db.Model``), every
+table prefixed ``debatebox_``, so they can sit in a host's database without clashing and
+are created only by the migrations shipped in :mod:`debatebox.migrations`.
+
+Times are naive UTC. Counters on :class:`Thread` and on top-level comments let a read
+cost a fixed number of queries and give numbers without counting rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Comment statuses. Only ``approved`` comments are public; ``deleted`` ones are kept as
+#: tombstones while they have visible replies.
+APPROVED = "approved"
+PENDING = "pending"
+SPAM = "spam"
+DELETED = "deleted"
+STATUSES = (APPROVED, PENDING, SPAM, DELETED)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+
+#: Long text: MEDIUMTEXT on MariaDB/MySQL, where TEXT stops at 64 KB.
+LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+#: Microsecond timestamps everywhere (MariaDB's DATETIME keeps whole seconds otherwise).
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+#: Thread keys are page paths: compared byte for byte, so ``/A`` and ``/a`` differ.
+KeyString = sa.String(255).with_variant(
+    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
+
+def utcnow() -> dt.datetime:
+    """The current time as naive UTC, the form stored in every table."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class Thread(Base):
+    """The discussion under one page, found by its ``key``."""
+
+    __tablename__ = "debatebox_thread"
+    __table_args__ = (sa.UniqueConstraint("key"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(KeyString)
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    url: Mapped[str] = mapped_column(sa.String(1000), default="")
+    closed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: Published comments (tombstones excluded).
+    comment_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: The number given to the latest published top-level comment.
+    last_number: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Bumped by every change a reader could see; part of the ETag.
+    version: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Thread {self.id} {self.key!r}>"
+
+
+class Comment(Base):
+    """One reader comment. ``email`` and ``ip`` never leave the server."""
+
+    __tablename__ = "debatebox_comment"
+    __table_args__ = (
+        sa.UniqueConstraint("thread_id", "idempotency_key"),
+        sa.UniqueConstraint("thread_id", "number", "reply_number"),
+        sa.Index("ix_debatebox_comment_thread_root", "thread_id", "root_id"),
+        sa.Index("ix_debatebox_comment_email", "email"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("debatebox_thread.id", ondelete="CASCADE")
+    )
+    #: The comment this one answers; ``None`` for a top-level comment.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("debatebox_comment.id"))
+    #: The top-level comment of this discussion; ``None`` for a top-level comment.
+    root_id: Mapped[int | None] = mapped_column(sa.ForeignKey("debatebox_comment.id"))
+    #: Real nesting depth: 0 for top-level, parent's depth + 1 for a reply.
+    depth: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Number of the top-level discussion (1, 2, 3 … in order of publication); a reply
+    #: carries its root's number. ``None`` until published.
+    number: Mapped[int | None] = mapped_column(sa.Integer)
+    #: 0 for a top-level comment; k for the k-th published reply below the same root.
+    reply_number: Mapped[int | None] = mapped_column(sa.Integer)
+    #: On a top-level comment: the reply number given last below it.
+    last_reply_number: Mapped[int] = mapped_column(sa.Integer, default=0)
+    author_name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    website: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: Salted hash naming the author's identicon; reveals nothing about the email.
+    author_hash: Mapped[str] = mapped_column(sa.String(32), default="")
+    body_source: Mapped[str] = mapped_column(LongText)
+    body_html: Mapped[str] = mapped_column(LongText)
+    status: Mapped[str] = mapped_column(sa.String(16), default=APPROVED)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    #: The poster's address with its host part cut off (/24 for IPv4, /48 for IPv6).
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
+    #: Digest of the request that created the comment, to tell a retry from a reused key.
+    request_digest: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    @property
+    def label(self) -> str | None:
+        """``"3"`` for the third top-level comment, ``"3.2"`` for the second reply below it."""
+        if self.number is None:
+            return None
+        return str(self.number) if not self.reply_number else f"{self.number}.{self.reply_number}"
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} thread={self.thread_id} {self.status}>"

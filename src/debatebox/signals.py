@@ -1,0 +1,34 @@
+"""Signals a host application can connect to.
+
+Every signal is sent with the Flask application as sender; receivers should accept
+``**extra`` so that arguments added later do not break them. Connect with
+``debatebox.signals.comment_posted.connect(receiver, app)`` to hear one app only.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent before a new comment is stored, with ``comment`` (a dict of the validated
+#: fields: ``thread_key``, ``parent_id``, ``author_name``, ``email``, ``website``,
+#: ``body``, ``status``) and ``thread`` (the :class:`~debatebox.models.Thread`, which
+#: may be new and not yet stored). A receiver that returns ``False`` vetoes the comment:
+#: nothing is stored and the client gets 403 ``rejected``.
+comment_will_be_posted = _signals.signal("comment-will-be-posted")
+
+#: Sent after a new comment is committed, with ``comment`` (the stored
+#: :class:`~debatebox.models.Comment`) and ``thread``.
+comment_posted = _signals.signal("comment-posted")
+
+#: Sent after an author edited a comment, with ``comment`` and ``previous_body``
+#: (the Markdown source before the edit).
+comment_edited = _signals.signal("comment-edited")
+
+#: Sent after a comment was deleted, with ``comment`` (its row, body already removed)
+#: and ``tombstone`` (``True`` when it stays as "comment deleted" because of replies).
+comment_deleted = _signals.signal("comment-deleted")
+
+#: Sent when a thread is created by a first comment, with ``thread``.
+thread_created = _signals.signal("thread-created")

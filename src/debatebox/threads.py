@@ -1,0 +1,116 @@
+"""Reading threads: one page of a discussion, and comment counts for many threads.
+
+A page costs three queries whatever the thread's size: the thread row, one page of
+top-level comments (by number, with a cursor) and every public reply below them (a
+range of the same numbers, since a reply carries its root's number).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import tree
+from .errors import ValidationError
+from .models import APPROVED, DELETED, Comment, Thread
+
+PUBLIC = (APPROVED, DELETED)
+_COLUMNS = (
+    Comment.id, Comment.parent_id, Comment.depth, Comment.number, Comment.reply_number,
+    Comment.author_name, Comment.website, Comment.author_hash, Comment.body_html,
+    Comment.status, Comment.created_at, Comment.edited_at,
+)
+#: The most thread keys one counts request may name.
+MAX_COUNT_KEYS = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadInfo:
+    id: int
+    key: str
+    title: str
+    url: str
+    closed: bool
+    count: int
+    version: int
+
+
+@dataclasses.dataclass
+class Page:
+    """One page of a thread: nested comments and where the next page starts."""
+
+    roots: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def find(session: Session, key: str) -> ThreadInfo | None:
+    row = session.execute(
+        sa.select(
+            Thread.id, Thread.key, Thread.title, Thread.url, Thread.closed,
+            Thread.comment_count, Thread.version,
+        ).where(Thread.key == key)
+    ).first()
+    return ThreadInfo(*row) if row is not None else None
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    if cursor in (None, ""):
+        return None
+    assert cursor is not None
+    if not cursor.isdigit() or len(cursor) > 9:
+        raise ValidationError("The cursor is not valid.", fields={"cursor": "Not a cursor."})
+    return int(cursor)
+
+
+def page(
+    session: Session, thread: ThreadInfo, *, sort: str, limit: int, cursor: int | None,
+    max_depth: int, with_email: bool = False,
+) -> Page:
+    """Top-level comments ``limit`` at a time, each with all its public replies."""
+    columns = (*_COLUMNS, Comment.email) if with_email else _COLUMNS
+    newest = sort == "newest"
+    query = sa.select(*columns).where(
+        Comment.thread_id == thread.id, Comment.reply_number == 0, Comment.status.in_(PUBLIC)
+    )
+    if cursor is not None:
+        query = query.where(Comment.number < cursor if newest else Comment.number > cursor)
+    query = query.order_by(Comment.number.desc() if newest else Comment.number).limit(limit + 1)
+    rows = session.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not rows:
+        return Page([], None)
+    numbers = [row.number for row in rows]
+    low, high = min(numbers), max(numbers)
+    reply_query = sa.select(*columns).where(
+        Comment.thread_id == thread.id, Comment.reply_number > 0, Comment.status.in_(PUBLIC)
+    )
+    if cursor is not None or more:
+        reply_query = reply_query.where(Comment.number.between(low, high))
+    reply_rows = session.execute(
+        reply_query.order_by(Comment.number, Comment.reply_number)
+    ).all()
+    roots = [_node(row) for row in rows]
+    replies = [_node(row) for row in reply_rows]
+    nested = tree.assemble(roots, replies, max_depth=max_depth)
+    return Page(nested, str(numbers[-1]) if more else None)
+
+
+def _node(row: Any) -> dict[str, Any]:
+    node = dict(row._mapping)
+    node["deleted"] = node["status"] == DELETED
+    return node
+
+
+def counts(session: Session, keys: Sequence[str]) -> dict[str, int]:
+    """Published comments for each key, in one query; unknown keys count 0."""
+    unique = list(dict.fromkeys(keys))
+    rows = session.execute(
+        sa.select(Thread.key, Thread.comment_count).where(Thread.key.in_(unique))
+    ).all() if unique else []
+    found = {key: count for key, count in rows}
+    return {key: found.get(key, 0) for key in unique}
