@@ -272,6 +272,7 @@ def test_plain_text_of_rendered_markdown() -> None:
         ("https://bücher.example/ä", "https://xn--bcher-kva.example/%C3%A4"),
         ('https://example.org/a"b<c>', "https://example.org/a%22b%3Cc%3E"),
         ("https://my_blog.example.org", "https://my_blog.example.org"),
+        ("http://localhost:5000/page", "http://localhost:5000/page"),
     ],
 )
 def test_normalize_website_accepts(value: str, expected: str) -> None:
@@ -410,6 +411,11 @@ def test_identicon_is_mirrored() -> None:
         assert cells
         assert {(12 - x - 2, y) for x, y in cells} == cells
         assert all(x in {1, 3, 5, 7, 9} and y in {1, 3, 5, 7, 9} for x, y in cells)
+
+
+def test_identicon_is_never_blank() -> None:
+    # This digest draws no cells at all from its bits; the centre cell is lit instead.
+    assert _cells(identicon_svg("34310f39d8be3fb904f5383a7909e930")) == {(5, 5)}
 
 
 def test_identicon_is_deterministic() -> None:

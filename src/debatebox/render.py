@@ -117,7 +117,7 @@ LINK_REL: Final = "nofollow ugc noopener"
 
 
 def _has_unsafe_chars(value: str) -> bool:
-    """True if ``value`` holds control, format, separator or other invisible characters."""
+    """True if ``value`` holds a backslash or a control, format or separator character."""
     return any(unicodedata.category(ch)[0] in "CZ" for ch in value) or "\\" in value
 
 
@@ -169,10 +169,10 @@ def _text_token(content: str, level: int) -> Token:
 def _enforce_urls(state: StateCore) -> None:
     """Core rule: drop any link or image whose URL is not acceptable.
 
-    ``validateLink`` already refuses bad destinations, but markdown-it still builds
-    a link for an empty destination (``[x]()``) and autolinks skip nothing else.
-    A refused link keeps its label as plain text; a refused image becomes its
-    alt text.
+    The parser's ``validateLink`` already refuses bad destinations; this rule
+    catches the rest: markdown-it still builds a link for an empty destination
+    (``[x]()``), and images need the stricter http/https-only check.  A refused
+    link keeps its label as plain text; a refused image becomes its alt text.
     """
     for block in state.tokens:
         children = block.children
@@ -286,7 +286,7 @@ def render_markdown(source: str, *, allow_images: bool = False) -> str:
 
 _WHITESPACE_RE: Final = re.compile(r"\s+")
 _SKIPPED_CONTENT: Final = frozenset({"script", "style", "template"})
-_BLOCK_TAGS: Final = frozenset(
+_SPACED_TAGS: Final = frozenset(
     {"p", "br", "li", "ul", "ol", "blockquote", "pre", "hr", "div", "tr", "td", "th", "img"}
 )
 
@@ -300,17 +300,17 @@ class _TextExtractor(HTMLParser):
     def handle_starttag(self, tag: str, attrs: Sequence[tuple[str, str | None]]) -> None:
         if tag in _SKIPPED_CONTENT:
             self._skip_depth += 1
-        elif tag in _BLOCK_TAGS:
+        elif tag in _SPACED_TAGS:
             self.parts.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: Sequence[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
+        if tag in _SPACED_TAGS:
             self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED_CONTENT:
             self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag in _BLOCK_TAGS:
+        elif tag in _SPACED_TAGS:
             self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
@@ -340,15 +340,18 @@ def plain_text(html: str) -> str:
 
 _WEBSITE_MAX_LENGTH: Final = 500
 _WEBSITE_ERROR: Final = "Website must be an http(s) address."
-_SCHEME_PREFIX_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_SCHEME_PREFIX_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _LABEL_RE: Final = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _PATH_SAFE: Final = "/:@!$&'()*+,;=%"
 _QUERY_SAFE: Final = _PATH_SAFE + "?"
 
 
-def _normalize_host(host: str, bracketed: bool) -> str:
-    """Validate and normalise a URL host; return it as it should appear in the netloc."""
+def _normalize_host(host: str, *, bracketed: bool, dotted: bool) -> str:
+    """Validate and normalise a URL host; return it as it should appear in the netloc.
+
+    With ``dotted``, a domain name must have at least two labels.
+    """
     if bracketed:
         try:
             return f"[{ipaddress.IPv6Address(host).compressed}]"
@@ -365,7 +368,11 @@ def _normalize_host(host: str, bracketed: bool) -> str:
             return str(ipaddress.IPv4Address(ascii_host))
         except ValueError:
             raise ValueError(_WEBSITE_ERROR) from None
-    if len(labels) < 2 or len(ascii_host) > 253 or not all(map(_LABEL_RE.match, labels)):
+    if (
+        (dotted and len(labels) < 2)
+        or len(ascii_host) > 253
+        or not all(map(_LABEL_RE.match, labels))
+    ):
         raise ValueError(_WEBSITE_ERROR)
     return ascii_host
 
@@ -375,11 +382,13 @@ def normalize_website(url: str) -> str:
 
     Surrounding whitespace is stripped and an empty value gives ``""``.  A value
     without a scheme (``example.org/me``) gets ``https://`` in front.  Only absolute
-    ``http``/``https`` URLs are accepted, with a host that is a dotted domain name
+    ``http``/``https`` URLs are accepted, with a host that is a domain name
     (internationalised names are converted to their ``xn--`` form) or an IP
-    address; credentials, whitespace, control characters, backslashes and values
-    longer than 500 characters are refused.  The scheme and host are lower-cased,
-    a default port is dropped, and characters that are not allowed in URLs are
+    address.  A single-label host such as ``localhost`` is accepted only when the
+    scheme was typed, so that a stray word is not mistaken for a site.
+    Credentials, whitespace, control characters, backslashes and values longer
+    than 500 characters are refused.  The scheme and host are lower-cased, a
+    default port is dropped, and characters that are not allowed in URLs are
     percent-encoded.
 
     :raises ValueError: with a short message that can be shown to the commenter.
@@ -393,13 +402,13 @@ def normalize_website(url: str) -> str:
         raise ValueError(_WEBSITE_ERROR)
 
     match = _SCHEME_PREFIX_RE.match(text)
-    if match is None or text[match.end() : match.end() + 1].isdigit():
+    guessed_scheme = match is None or text[match.end() : match.end() + 1].isdigit()
+    if guessed_scheme:
         # No scheme; "example.org:8080" is a host and port, not a scheme.
         text = "https://" + text
-        match = _SCHEME_PREFIX_RE.match(text)
-        assert match is not None
-    scheme = match.group(1).lower()
-    if scheme not in _DEFAULT_PORTS or not text[match.end() :].startswith("//"):
+    scheme, _, rest = text.partition(":")
+    scheme = scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not rest.startswith("//"):
         raise ValueError(_WEBSITE_ERROR)
 
     try:
@@ -410,7 +419,9 @@ def normalize_website(url: str) -> str:
     if "@" in parts.netloc or not parts.hostname:
         raise ValueError(_WEBSITE_ERROR)
 
-    netloc = _normalize_host(parts.hostname, parts.netloc.startswith("["))
+    netloc = _normalize_host(
+        parts.hostname, bracketed=parts.netloc.startswith("["), dotted=guessed_scheme
+    )
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
     result: str = urlunsplit(
@@ -476,7 +487,7 @@ def identicon_svg(digest: str, *, size: int = 48) -> str:
     seed = hashlib.sha256(normalized.encode("ascii")).digest()
     cells = int.from_bytes(seed[0:2], "big") & 0x7FFF
     if not cells:
-        cells = 1 << 7  # never draw an empty icon: light the centre cell
+        cells = 1 << (_GRID // 2 * _HALF + _GRID // 2)  # never empty: light the centre cell
     hue = int.from_bytes(seed[2:4], "big") % 360
     saturation = 0.50 + (seed[4] % 21) / 100  # 50-70 %
     lightness = 0.36 + (seed[5] % 13) / 100  # 36-48 %
