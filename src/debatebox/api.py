@@ -59,9 +59,11 @@ def _cors(response: Response) -> Response:
     return response
 
 
-@api.route("/<path:_any>", methods=["OPTIONS"])
-@api.route("/", methods=["OPTIONS"])
-def preflight(_any: str = "") -> Response:
+@api.before_request
+def _preflight() -> Response | None:
+    """Answer every CORS preflight here, before Flask's automatic OPTIONS replies."""
+    if request.method != "OPTIONS":
+        return None
     origin = request.headers.get("Origin")
     if not origin_allowed(origin):
         raise DebateBoxError("This origin is not allowed.", code="origin_not_allowed").with_status(
