@@ -42,7 +42,7 @@ TABLES = ("debatebox_comment", "debatebox_thread")
 class ServerDatabase:
     """A database of the run's own on a PostgreSQL or MariaDB server."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, migrated: bool = True) -> None:
         self.kind = kind
         self.name = f"dbx_test_{uuid.uuid4().hex[:10]}"
         admin_url = normalize_url(SERVERS[kind])
@@ -57,7 +57,8 @@ class ServerDatabase:
                 )
         self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
         self.engine = create_engine(self.url)
-        migrate.upgrade(self.engine)
+        if migrated:
+            migrate.upgrade(self.engine)
 
     def empty(self) -> None:
         with self.engine.begin() as conn:
@@ -105,6 +106,19 @@ def db_url(db_kind: str, tmp_path: Any, _servers: dict[str, ServerDatabase]) -> 
         _servers[db_kind] = ServerDatabase(db_kind)
     _servers[db_kind].empty()
     return _servers[db_kind].url
+
+
+@pytest.fixture
+def empty_db_url(db_kind: str, tmp_path: Any) -> Iterator[str]:
+    """The URL of a database of the kind under test with no tables at all."""
+    if db_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    database = ServerDatabase(db_kind, migrated=False)
+    try:
+        yield database.url
+    finally:
+        database.drop()
 
 
 BASE_CONFIG: dict[str, Any] = {
