@@ -49,11 +49,13 @@ class ServerDatabase:
         self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
             if kind == "postgresql":
-                conn.execute(sa.text(f'CREATE DATABASE "{self.name}" ENCODING \'UTF8\''))
+                conn.execute(sa.text(f"CREATE DATABASE \"{self.name}\" ENCODING 'UTF8'"))
             else:
                 conn.execute(
-                    sa.text(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4"
-                            " COLLATE utf8mb4_unicode_ci")
+                    sa.text(
+                        f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4"
+                        " COLLATE utf8mb4_unicode_ci"
+                    )
                 )
         self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
         self.engine = create_engine(self.url)
@@ -178,16 +180,28 @@ class Api:
             self._form_token = self.client.get(f"{self.prefix}/config").get_json()["form_token"]
         return self._form_token
 
-    def post(self, thread: str = "/article", body: str = "A comment.", *,
-             headers: dict[str, str] | None = None, **fields: Any) -> Any:
+    def post(
+        self,
+        thread: str = "/article",
+        body: str = "A comment.",
+        *,
+        headers: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> Any:
         payload = {
-            "thread": thread, "name": "Ann", "email": "ann@example.org", "body": body,
-            "form_token": self.form_token, **fields,
+            "thread": thread,
+            "name": "Ann",
+            "email": "ann@example.org",
+            "body": body,
+            "form_token": self.form_token,
+            **fields,
         }
         payload = {key: value for key, value in payload.items() if value is not ...}
         return self.client.post(f"{self.prefix}/comments", json=payload, headers=headers)
 
-    def posted(self, thread: str = "/article", body: str = "A comment.", **fields: Any) -> dict[str, Any]:
+    def posted(
+        self, thread: str = "/article", body: str = "A comment.", **fields: Any
+    ) -> dict[str, Any]:
         response = self.post(thread, body, **fields)
         assert response.status_code == 201, response.get_json()
         data: dict[str, Any] = response.get_json()
@@ -198,8 +212,9 @@ class Api:
 
     def edit(self, comment_id: int, token: str | None, body: str) -> Any:
         headers = {"X-Debatebox-Token": token} if token is not None else {}
-        return self.client.patch(f"{self.prefix}/comments/{comment_id}", json={"body": body},
-                                 headers=headers)
+        return self.client.patch(
+            f"{self.prefix}/comments/{comment_id}", json={"body": body}, headers=headers
+        )
 
     def delete(self, comment_id: int, token: str | None) -> Any:
         headers = {"X-Debatebox-Token": token} if token is not None else {}

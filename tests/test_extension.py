@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import BASE_CONFIG, Api
 from flask import Flask, render_template_string
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from conftest import BASE_CONFIG, Api
 from debatebox import DebateBox, migrate
 from debatebox.config import ConfigError
 
@@ -66,7 +66,9 @@ def test_missing_secret_is_a_clear_error(tmp_path: Any) -> None:
         ("DEBATEBOX_SMTP_URL", "mail.example:25", "DEBATEBOX_SMTP_URL"),
     ],
 )
-def test_bad_settings_are_refused_at_init(tmp_path: Any, key: str, value: Any, message: str) -> None:
+def test_bad_settings_are_refused_at_init(
+    tmp_path: Any, key: str, value: Any, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         DebateBox(_app(tmp_path, **{key: value}))
 
@@ -113,7 +115,9 @@ def test_comment_tables_in_a_separate_bind(db_url: str, tmp_path: Any) -> None:
     db, _article = _host_db()
     host_url = f"sqlite:///{tmp_path / 'host.sqlite3'}"
     app = _app(
-        tmp_path, SQLALCHEMY_DATABASE_URI=host_url, SQLALCHEMY_BINDS={"comments": db_url},
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=host_url,
+        SQLALCHEMY_BINDS={"comments": db_url},
         DEBATEBOX_BIND="comments",
     )
     db.init_app(app)

@@ -40,8 +40,11 @@ def test_downgrade_to_base_removes_only_debatebox_tables(empty_db_url: str) -> N
         migrate.downgrade(engine, "base")
         names = set(sa.inspect(engine).get_table_names())
         assert "host_table" in names
-        assert not {name for name in names if name.startswith("debatebox_") and
-                    name != migrate.VERSION_TABLE}
+        assert not {
+            name
+            for name in names
+            if name.startswith("debatebox_") and name != migrate.VERSION_TABLE
+        }
         assert migrate.current(engine) is None
     finally:
         engine.dispose()
@@ -53,8 +56,12 @@ def test_processes_upgrading_at_once_do_not_collide(empty_db_url: str) -> None:
         "e = create_engine(sys.argv[1]); migrate.upgrade(e); print(migrate.current(e))"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, empty_db_url], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, empty_db_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     results = [proc.communicate(timeout=120) for proc in procs]

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import Api, captured_signals, flatten, snapshot
 from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from conftest import Api, captured_signals, flatten, snapshot
 from debatebox import signals, tokens
 from debatebox.models import Comment
 
@@ -86,8 +86,13 @@ def test_rate_limit_per_ip_with_retry_after(make_app: Any) -> None:
     token = api.form_token
     response = other.post(
         "/debatebox/api/comments",
-        json={"thread": "/article", "name": "Bo", "email": "bo@example.org", "body": "hi",
-              "form_token": token},
+        json={
+            "thread": "/article",
+            "name": "Bo",
+            "email": "bo@example.org",
+            "body": "hi",
+            "form_token": token,
+        },
         environ_overrides={"REMOTE_ADDR": "192.0.2.7"},
     )
     assert response.status_code == 201
@@ -104,7 +109,7 @@ def test_refused_posts_do_not_use_up_the_rate_limit(make_app: Any) -> None:
 
 def test_rate_limits_shared_through_redis_by_two_apps(make_app: Any) -> None:
     storage = "redis://127.0.0.1:6379/0"
-    limit = f"2 per minute"
+    limit = "2 per minute"
     prefix_isolation = uuid.uuid4().hex  # a fresh address keeps runs independent
     address = f"198.51.100.{int(prefix_isolation[:2], 16) % 250 + 1}"
     first = make_app(DEBATEBOX_RATE_LIMIT=limit, DEBATEBOX_RATE_LIMIT_STORAGE=storage)
@@ -119,8 +124,13 @@ def test_rate_limits_shared_through_redis_by_two_apps(make_app: Any) -> None:
     for app in (first, second, first):
         response = app.test_client().post(
             "/debatebox/api/comments",
-            json={"thread": f"/r-{prefix_isolation}", "name": "Ann", "email": "a@example.org",
-                  "body": f"post {len(statuses)}", "form_token": token},
+            json={
+                "thread": f"/r-{prefix_isolation}",
+                "name": "Ann",
+                "email": "a@example.org",
+                "body": f"post {len(statuses)}",
+                "form_token": token,
+            },
             environ_overrides={"REMOTE_ADDR": address},
         )
         statuses.append(response.status_code)
@@ -150,11 +160,12 @@ def test_retried_post_with_idempotency_key_stores_once(api: Api, app: Flask) -> 
 
 
 def test_host_receives_signals_for_post_edit_delete(api: Api, app: Flask) -> None:
-    with captured_signals(signals.comment_posted, app) as posted, captured_signals(
-        signals.comment_edited, app
-    ) as edited, captured_signals(signals.comment_deleted, app) as deleted, captured_signals(
-        signals.thread_created, app
-    ) as created:
+    with (
+        captured_signals(signals.comment_posted, app) as posted,
+        captured_signals(signals.comment_edited, app) as edited,
+        captured_signals(signals.comment_deleted, app) as deleted,
+        captured_signals(signals.thread_created, app) as created,
+    ):
         data = api.posted(body="original")
         comment_id = data["comment"]["id"]
         api.edit(comment_id, data["edit_token"], "changed")
@@ -221,7 +232,9 @@ def test_write_from_allowed_origin_creates_thread_and_keeps_page_url(make_app: A
     app = make_app(DEBATEBOX_ORIGINS="https://news.example")
     api = Api(app.test_client())
     ok = api.post(
-        "/story", url="https://news.example/story", title="Story",
+        "/story",
+        url="https://news.example/story",
+        title="Story",
         headers={"Origin": "https://news.example"},
     )
     assert ok.status_code == 201
@@ -277,8 +290,13 @@ def test_first_time_moderation_trusts_known_authors(make_app: Any) -> None:
 def test_stored_ip_is_truncated_and_never_shown(api: Api, app: Flask) -> None:
     response = api.client.post(
         "/debatebox/api/comments",
-        json={"thread": "/p", "name": "Ann", "email": "ann@example.org", "body": "hi",
-              "form_token": api.form_token},
+        json={
+            "thread": "/p",
+            "name": "Ann",
+            "email": "ann@example.org",
+            "body": "hi",
+            "form_token": api.form_token,
+        },
         environ_overrides={"REMOTE_ADDR": "203.0.113.77"},
     )
     assert response.status_code == 201
@@ -293,8 +311,13 @@ def test_forwarded_for_trusted_only_from_configured_proxy(make_app: Any) -> None
     for remote in ("10.0.0.1", "192.0.2.9"):
         api.client.post(
             "/debatebox/api/comments",
-            json={"thread": "/p", "name": "Ann", "email": "ann@example.org",
-                  "body": f"via {remote}", "form_token": api.form_token},
+            json={
+                "thread": "/p",
+                "name": "Ann",
+                "email": "ann@example.org",
+                "body": f"via {remote}",
+                "form_token": api.form_token,
+            },
             headers={"X-Forwarded-For": "198.51.100.23"},
             environ_overrides={"REMOTE_ADDR": remote},
         )
@@ -369,6 +392,18 @@ def test_post_response_has_no_private_fields(api: Api, status: int) -> None:
     assert response.status_code == status
     comment = response.get_json()["comment"]
     assert set(comment) == {
-        "id", "parent", "label", "depth", "deleted", "status", "author", "website", "avatar",
-        "html", "created", "edited", "reply_to", "replies",
+        "id",
+        "parent",
+        "label",
+        "depth",
+        "deleted",
+        "status",
+        "author",
+        "website",
+        "avatar",
+        "html",
+        "created",
+        "edited",
+        "reply_to",
+        "replies",
     }

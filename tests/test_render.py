@@ -10,15 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from debatebox.render import (
-    ALLOWED_TAGS,
-    LINK_REL,
-    avatar_hash,
-    identicon_svg,
-    normalize_website,
-    plain_text,
-    render_markdown,
-)
+from debatebox.avatars import avatar_hash, identicon_svg
+from debatebox.render import ALLOWED_TAGS, LINK_REL, plain_text, render_markdown
+from debatebox.urls import normalize_website
 
 REL = 'rel="nofollow ugc noopener"'
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api, count_queries, flatten
 from flask import Flask
+
+from conftest import Api, count_queries, flatten
 
 
 def test_post_then_read_shows_comment_rendered(api: Api) -> None:
@@ -66,7 +67,9 @@ def test_replies_nest_up_to_the_cap_then_say_whom_they_answer(make_app: Any) -> 
     # Levels 3 and 4 are shown at depth 2, beside level 2, and say whom they answer.
     assert [c["author"] for c in level1["replies"]] == ["L2", "L3", "L4"]
     assert level1["replies"][1]["reply_to"] == {
-        "id": chain[2]["id"], "author": "L2", "label": chain[2]["label"]
+        "id": chain[2]["id"],
+        "author": "L2",
+        "label": chain[2]["label"],
     }
     assert level1["replies"][2]["reply_to"]["author"] == "L3"
     assert level1["replies"][1]["depth"] == 2
@@ -143,14 +146,16 @@ def test_conditional_get_returns_304_until_something_changes(api: Api) -> None:
     response = api.thread()
     etag = response.headers["ETag"]
     again = api.client.get(
-        "/debatebox/api/comments", query_string={"thread": "/article"},
+        "/debatebox/api/comments",
+        query_string={"thread": "/article"},
         headers={"If-None-Match": etag},
     )
     assert again.status_code == 304
     assert again.data == b""
     api.edit(first["comment"]["id"], first["edit_token"], "one, edited")
     changed = api.client.get(
-        "/debatebox/api/comments", query_string={"thread": "/article"},
+        "/debatebox/api/comments",
+        query_string={"thread": "/article"},
         headers={"If-None-Match": etag},
     )
     assert changed.status_code == 200
@@ -166,8 +171,8 @@ def test_batch_counts_in_one_query(app: Flask, api: Api) -> None:
     engine = app.extensions["debatebox"].engine
     with count_queries(engine) as statements:
         response = api.client.get(
-            "/debatebox/api/counts", query_string=[("thread", "/a"), ("thread", "/b"),
-                                                   ("thread", "/none")]
+            "/debatebox/api/counts",
+            query_string=[("thread", "/a"), ("thread", "/b"), ("thread", "/none")],
         )
     assert response.get_json() == {"counts": {"/a": 2, "/b": 1, "/none": 0}}
     assert len(statements) == 1

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from debatebox.render import normalize_website, render_markdown
+from debatebox.render import render_markdown
+from debatebox.urls import normalize_website
 
 PAYLOAD_FILE = Path(__file__).parent / "data" / "xss_payloads.txt"
 _ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t", "\\0": "\0"}

@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from . import comments, serialize, threads
 from .config import SORTS
-from .version import __version__
 from .errors import BadRequest, DebateBoxError, NotFound, ValidationError
 from .models import APPROVED, DELETED, Comment
+from .version import __version__
 from .web import (
     check_write_origin,
     client_ip,
@@ -133,7 +133,9 @@ def list_comments() -> Response:
     key = _thread_key(request.args.get("thread"))
     sort = request.args.get("sort") or s.default_sort
     if sort not in SORTS:
-        raise ValidationError(f"sort must be one of {', '.join(SORTS)}.", fields={"sort": "Unknown."})
+        raise ValidationError(
+            f"sort must be one of {', '.join(SORTS)}.", fields={"sort": "Unknown."}
+        )
     limit = _int_arg("limit", s.page_size, 1, s.max_page_size)
     cursor = threads.parse_cursor(request.args.get("cursor"))
     db = session()
@@ -146,7 +148,12 @@ def list_comments() -> Response:
         page = threads.Page([], None)
     else:
         page = threads.page(
-            db, info, sort=sort, limit=limit, cursor=cursor, max_depth=s.max_depth,
+            db,
+            info,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            max_depth=s.max_depth,
             with_email=s.gravatar,
         )
     shaper = _shaper()
@@ -212,7 +219,9 @@ def edit_comment(comment_id: int) -> Response:
     data = read_json(state.settings.max_request_bytes)
     token = request.headers.get(TOKEN_HEADER)
     comment = comments.edit(state, session(), comment_id, token, data)
-    return json_response({"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-store"})
+    return json_response(
+        {"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @api.delete("/comments/<int:comment_id>")
@@ -239,10 +248,12 @@ def counts() -> Response:
     if not keys:
         raise ValidationError("Name at least one thread.", fields={"thread": "Required."})
     if len(keys) > threads.MAX_COUNT_KEYS:
-        raise BadRequest(f"Ask for at most {threads.MAX_COUNT_KEYS} threads at once.",
-                         code="too_many_threads")
-    return json_response({"counts": threads.counts(session(), keys)},
-                         headers={"Cache-Control": "no-cache"})
+        raise BadRequest(
+            f"Ask for at most {threads.MAX_COUNT_KEYS} threads at once.", code="too_many_threads"
+        )
+    return json_response(
+        {"counts": threads.counts(session(), keys)}, headers={"Cache-Control": "no-cache"}
+    )
 
 
 @api.route("/<path:_any>", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])

@@ -44,22 +44,54 @@ _ENV_OPTIONS = {
 
 
 @main.command()
-@click.option("--host", envvar="DEBATEBOX_HOST", default="127.0.0.1", show_default=True,
-              help="Address to listen on [env DEBATEBOX_HOST].")
-@click.option("--port", envvar="DEBATEBOX_PORT", default=8000, show_default=True, type=int,
-              help="Port to listen on [env DEBATEBOX_PORT].")
-@click.option("--database-url", envvar="DEBATEBOX_DATABASE_URL", default=None,
-              help="SQLAlchemy URL; default an SQLite file in ./instance"
-                   " [env DEBATEBOX_DATABASE_URL].")
-@click.option("--origin", envvar="DEBATEBOX_ORIGINS", default=None,
-              help="Allowed host-page origins, comma separated [env DEBATEBOX_ORIGINS].")
-@click.option("--smtp-url", envvar="DEBATEBOX_SMTP_URL", default=None,
-              help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].")
-@click.option("--moderation", envvar="DEBATEBOX_MODERATION", default=None,
-              type=click.Choice(MODERATION_MODES),
-              help="open, first-time or all [env DEBATEBOX_MODERATION].")
-@click.option("--workers", envvar="DEBATEBOX_WORKERS", default=2, show_default=True, type=int,
-              help="Worker processes [env DEBATEBOX_WORKERS].")
+@click.option(
+    "--host",
+    envvar="DEBATEBOX_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on [env DEBATEBOX_HOST].",
+)
+@click.option(
+    "--port",
+    envvar="DEBATEBOX_PORT",
+    default=8000,
+    show_default=True,
+    type=int,
+    help="Port to listen on [env DEBATEBOX_PORT].",
+)
+@click.option(
+    "--database-url",
+    envvar="DEBATEBOX_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
+)
+@click.option(
+    "--origin",
+    envvar="DEBATEBOX_ORIGINS",
+    default=None,
+    help="Allowed host-page origins, comma separated [env DEBATEBOX_ORIGINS].",
+)
+@click.option(
+    "--smtp-url",
+    envvar="DEBATEBOX_SMTP_URL",
+    default=None,
+    help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].",
+)
+@click.option(
+    "--moderation",
+    envvar="DEBATEBOX_MODERATION",
+    default=None,
+    type=click.Choice(MODERATION_MODES),
+    help="open, first-time or all [env DEBATEBOX_MODERATION].",
+)
+@click.option(
+    "--workers",
+    envvar="DEBATEBOX_WORKERS",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Worker processes [env DEBATEBOX_WORKERS].",
+)
 def serve(host: str, port: int, workers: int, **options: Any) -> None:
     """Run the standalone comment server."""
     for name, value in options.items():
@@ -78,8 +110,12 @@ def serve(host: str, port: int, workers: int, **options: Any) -> None:
 
 
 @main.command()
-@click.option("--database-url", envvar="DEBATEBOX_DATABASE_URL", required=True,
-              help="SQLAlchemy URL [env DEBATEBOX_DATABASE_URL].")
+@click.option(
+    "--database-url",
+    envvar="DEBATEBOX_DATABASE_URL",
+    required=True,
+    help="SQLAlchemy URL [env DEBATEBOX_DATABASE_URL].",
+)
 @click.option("--revision", default="head", show_default=True)
 def upgrade(database_url: str, revision: str) -> None:
     """Create or upgrade debatebox's tables in DATABASE_URL."""

@@ -15,7 +15,7 @@ source. The posting pipeline runs in this order:
 7. ``comment_posted``.
 
 A retried request with the same ``Idempotency-Key`` returns the comment stored the
-first time and stores nothing (steps 3–7 are skipped).
+first time and stores nothing (steps 3 to 7 are skipped).
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
-import unicodedata
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,41 +30,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import render, signals
+from .avatars import avatar_hash
 from .database import write
-from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, ValidationError
+from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
 from .models import APPROVED, DELETED, PENDING, Comment, Thread, utcnow
 from .moderation import initial_status
 from .net import truncate
 from .state import DebateBoxState
 from .tokens import TokenExpired, TokenInvalid
-
-#: Fields a client may send when posting; anything else is refused.
-POST_FIELDS = frozenset(
-    {"thread", "title", "url", "parent", "name", "email", "website", "body", "form_token",
-     "homepage"}
-)
-#: The honeypot: hidden from people, filled in by bots.
-HONEYPOT = "homepage"
-EDIT_FIELDS = frozenset({"body"})
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
-
-
-@dataclasses.dataclass(frozen=True)
-class NewComment:
-    """A comment's fields after validation."""
-
-    thread_key: str
-    title: str
-    url: str
-    parent_id: int | None
-    author_name: str
-    email: str | None
-    website: str
-    body: str
-    form_token: str | None
-    honeypot: str
+from .validation import NewComment, check_idempotency_key, parse, parse_edit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,104 +70,12 @@ class Posted:
         return self.comment.status == APPROVED
 
 
-# Validation ---------------------------------------------------------------------------
-
-
-def _text(
-    data: Mapping[str, Any], name: str, errors: dict[str, str], *, required: bool,
-    max_length: int, label: str, multiline: bool = False,
-) -> str:
-    value = data.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = f"{label} must be text."
-        return ""
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
-    value = value.strip() if not multiline else value.strip("\n ").rstrip()
-    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
-        errors[name] = f"{label} contains characters that are not allowed."
-    elif required and not value:
-        errors[name] = f"{label} is required."
-    elif len(value) > max_length:
-        errors[name] = f"{label} must be at most {max_length:,} characters."
-    return value
-
-
-def parse(state: DebateBoxState, data: Any) -> NewComment:
-    """Allowlist and validate the fields of a new comment; raise with every problem."""
-    if not isinstance(data, Mapping):
-        raise BadRequest("Send a JSON object.", code="not_an_object")
-    unknown = sorted(str(key)[:40] for key in data if key not in POST_FIELDS)
-    if unknown:
-        raise BadRequest(
-            f"Unknown field(s): {', '.join(unknown)}.",
-            code="unknown_fields",
-            fields={key: "Unknown field." for key in unknown},
-        )
-    s = state.settings
-    errors: dict[str, str] = {}
-    key = _text(data, "thread", errors, required=True, max_length=s.max_key_length, label="Thread")
-    title = _text(data, "title", errors, required=False, max_length=300, label="Title")
-    url = _text(data, "url", errors, required=False, max_length=1000, label="Page URL")
-    name = _text(data, "name", errors, required=True, max_length=s.max_name_length, label="Name")
-    email = _text(data, "email", errors, required=s.require_email, max_length=254, label="Email")
-    website = _text(data, "website", errors, required=False, max_length=500, label="Website")
-    body = _text(
-        data, "body", errors, required=True, max_length=s.max_body_length, label="Comment",
-        multiline=True,
-    )
-    if url and "url" not in errors:
-        try:
-            url = render.normalize_website(url)
-        except ValueError:
-            errors["url"] = "Page URL must be an http(s) address."
-    if email and "email" not in errors and not _EMAIL.match(email):
-        errors["email"] = "Email does not look like an email address."
-    if website and "website" not in errors:
-        try:
-            website = render.normalize_website(website)
-        except ValueError as error:
-            errors["website"] = str(error)
-    parent = data.get("parent")
-    if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int)
-                               or not 0 < parent < 2**31):
-        errors["parent"] = "Parent must be the id of a comment."
-        parent = None
-    token = data.get("form_token")
-    if token is not None and not isinstance(token, str):
-        errors["form_token"] = "Form token must be text."
-        token = None
-    honeypot = data.get(HONEYPOT) or ""
-    if errors:
-        raise ValidationError(_summary(errors), fields=errors)
-    return NewComment(
-        thread_key=key, title=title, url=url, parent_id=parent, author_name=name,
-        email=email.lower() if email else None, website=website, body=body,
-        form_token=token, honeypot=honeypot if isinstance(honeypot, str) else "x",
-    )
-
-
-def _summary(errors: dict[str, str]) -> str:
-    return next(iter(errors.values())) if len(errors) == 1 else "Please correct the marked fields."
-
-
-def check_idempotency_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise BadRequest(
-            "Idempotency-Key must be 1 to 100 visible ASCII characters.", code="bad_idempotency_key"
-        )
-    return key
-
-
 # Posting ------------------------------------------------------------------------------
 
 
 def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> Posted:
     """Validate, check and store a new comment (see the module docstring)."""
-    new = parse(state, data)
+    new = parse(state.settings, data)
     if new.url and client.page_origins is not None:
         parts = urlsplit(new.url)
         if f"{parts.scheme}://{parts.netloc}" not in client.page_origins:
@@ -221,9 +100,13 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
 
     status = initial_status(session, state.settings.moderation, new.email)
     fields = {
-        "thread_key": new.thread_key, "parent_id": new.parent_id,
-        "author_name": new.author_name, "email": new.email, "website": new.website,
-        "body": new.body, "status": status,
+        "thread_key": new.thread_key,
+        "parent_id": new.parent_id,
+        "author_name": new.author_name,
+        "email": new.email,
+        "website": new.website,
+        "body": new.body,
+        "status": status,
     }
     preview_thread = thread or Thread(key=new.thread_key, title=new.title, url=new.url)
     for _receiver, verdict in signals.comment_will_be_posted.send(
@@ -233,7 +116,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
             raise Forbidden("This comment was not accepted.", code="rejected")
 
     html = render.render_markdown(new.body)
-    author_hash = render.avatar_hash(state.secret_key, new.email or new.author_name)
+    author_hash = avatar_hash(state.secret_key, new.email or new.author_name)
     created_thread: list[Thread] = []
 
     def work(session: Session) -> Posted:
@@ -249,10 +132,18 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
             session.flush()
             created_thread.append(row)
         comment = Comment(
-            thread_id=row.id, author_name=new.author_name, email=new.email,
-            website=new.website, author_hash=author_hash, body_source=new.body,
-            body_html=html, status=PENDING, ip=truncate(client.address),
-            idempotency_key=idempotency_key, request_digest=digest, created_at=utcnow(),
+            thread_id=row.id,
+            author_name=new.author_name,
+            email=new.email,
+            website=new.website,
+            author_hash=author_hash,
+            body_source=new.body,
+            body_html=html,
+            status=PENDING,
+            ip=truncate(client.address),
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+            created_at=utcnow(),
             last_reply_number=0,
         )
         if new.parent_id is not None:
@@ -304,9 +195,10 @@ def publish(session: Session, thread: Thread, comment: Comment) -> None:
 
 def _lock_thread(session: Session, key: str) -> Thread | None:
     return session.scalars(
-        sa.select(Thread).where(Thread.key == key).with_for_update().execution_options(
-            populate_existing=True
-        )
+        sa.select(Thread)
+        .where(Thread.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
 
 
@@ -346,8 +238,11 @@ def _check_thread(state: DebateBoxState, thread: Thread | None, client: Client) 
 
 def _check_parent(session: Session, thread: Thread | None, parent_id: int) -> None:
     parent = session.get(Comment, parent_id)
-    if thread is None or parent is None or parent.thread_id != thread.id or (
-        parent.status != APPROVED
+    if (
+        thread is None
+        or parent is None
+        or parent.thread_id != thread.id
+        or (parent.status != APPROVED)
     ):
         raise ValidationError(
             "The comment you are replying to is not available.",
@@ -381,14 +276,20 @@ def _bot_checks(state: DebateBoxState, new: NewComment) -> None:
 # Author edit and delete ---------------------------------------------------------------
 
 
-def _authorised(state: DebateBoxState, session: Session, comment_id: int, token: str | None) -> Comment:
+def _authorised(
+    state: DebateBoxState, session: Session, comment_id: int, token: str | None
+) -> Comment:
     window = state.settings.edit_window
     try:
         state.signer.check_edit_token(token or "", comment_id, max_age=window)
     except TokenExpired as error:
-        raise Gone("The time to edit or delete this comment is over.", code="edit_window_over") from error
+        raise Gone(
+            "The time to edit or delete this comment is over.", code="edit_window_over"
+        ) from error
     except TokenInvalid as error:
-        raise Forbidden("The edit token is not valid for this comment.", code="bad_token") from error
+        raise Forbidden(
+            "The edit token is not valid for this comment.", code="bad_token"
+        ) from error
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound("There is no such comment.")
@@ -399,31 +300,12 @@ def _authorised(state: DebateBoxState, session: Session, comment_id: int, token:
     return comment
 
 
-def parse_edit(state: DebateBoxState, data: Any) -> str:
-    if not isinstance(data, Mapping):
-        raise BadRequest("Send a JSON object.", code="not_an_object")
-    unknown = sorted(str(key)[:40] for key in data if key not in EDIT_FIELDS)
-    if unknown:
-        raise BadRequest(
-            f"Unknown field(s): {', '.join(unknown)}.", code="unknown_fields",
-            fields={key: "Unknown field." for key in unknown},
-        )
-    errors: dict[str, str] = {}
-    body = _text(
-        data, "body", errors, required=True, max_length=state.settings.max_body_length,
-        label="Comment", multiline=True,
-    )
-    if errors:
-        raise ValidationError(_summary(errors), fields=errors)
-    return body
-
-
 def edit(
     state: DebateBoxState, session: Session, comment_id: int, token: str | None, data: Any
 ) -> Comment:
     """Replace the body of a comment whose author holds a valid edit token."""
     _authorised(state, session, comment_id, token)
-    body = parse_edit(state, data)
+    body = parse_edit(state.settings, data)
     html = render.render_markdown(body)
     previous: list[str] = []
 
@@ -463,11 +345,14 @@ def delete(state: DebateBoxState, session: Session, comment_id: int, token: str 
         comment.status = DELETED
         comment.body_source = comment.body_html = comment.website = ""
         comment.edited_at = utcnow()
-        has_replies = session.execute(
-            sa.select(Comment.id).where(
-                Comment.parent_id == comment.id, Comment.status.in_((APPROVED, DELETED))
-            ).limit(1)
-        ).first() is not None
+        has_replies = (
+            session.execute(
+                sa.select(Comment.id)
+                .where(Comment.parent_id == comment.id, Comment.status.in_((APPROVED, DELETED)))
+                .limit(1)
+            ).first()
+            is not None
+        )
         return comment, has_replies
 
     comment, tombstone = write(session, work)
@@ -477,4 +362,4 @@ def delete(state: DebateBoxState, session: Session, comment_id: int, token: str 
 
 def preview(state: DebateBoxState, data: Any) -> str:
     """Render a body as it would be stored, without storing anything."""
-    return render.render_markdown(parse_edit(state, data))
+    return render.render_markdown(parse_edit(state.settings, data))

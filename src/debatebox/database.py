@@ -97,7 +97,7 @@ def _retryable(error: exc.DBAPIError | exc.IntegrityError) -> bool:
     code = getattr(error.orig, "sqlstate", None) or ""
     if code in {"40001", "40P01", "55P03"}:  # serialization failure, deadlock, lock timeout
         return True
-    args = getattr(error.orig, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(error.orig, "args", ()))
     return bool(args) and args[0] in {1205, 1213}  # MariaDB lock wait timeout, deadlock
 
 
@@ -143,4 +143,4 @@ def write(session: Session, work: Callable[[Session], T], *, attempts: int = WRI
 
 
 def _pause(attempt: int) -> None:
-    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))

@@ -15,13 +15,25 @@ from .web import get_state, session
 DEMO_KEY = "/demo/should-cities-ban-cars"
 DEMO_TITLE = "Should city centres ban private cars?"
 _SEED = [
-    (None, "Marta", "Cities that closed their centres to cars saw shops do *better*, not worse."
-     " Footfall is what sells, and people on foot stop more often."),
-    (0, "Jonas", "That depends on public transport. In my town the last bus leaves at 21:00."
-     " A ban without buses is a ban on going out."),
+    (
+        None,
+        "Marta",
+        "Cities that closed their centres to cars saw shops do *better*, not worse."
+        " Footfall is what sells, and people on foot stop more often.",
+    ),
+    (
+        0,
+        "Jonas",
+        "That depends on public transport. In my town the last bus leaves at 21:00."
+        " A ban without buses is a ban on going out.",
+    ),
     (1, "Marta", "Fair point: the order matters. Buses first, then the ban."),
-    (None, "Priya", "Deliveries and disabled access are the hard part. Any ban needs clear"
-     " exemptions:\n\n- deliveries before 10:00\n- blue-badge holders\n- taxis"),
+    (
+        None,
+        "Priya",
+        "Deliveries and disabled access are the hard part. Any ban needs clear"
+        " exemptions:\n\n- deliveries before 10:00\n- blue-badge holders\n- taxis",
+    ),
     (3, "Tom", "Exemptions are how bans die. Ghent kept them narrow and it worked."),
 ]
 
@@ -57,8 +69,13 @@ def _seed() -> None:
         return
     posted: list[int] = []
     for parent, name, body in _SEED:
-        data = {"thread": DEMO_KEY, "title": DEMO_TITLE, "name": name, "body": body,
-                "email": f"{name.lower()}@example.org"}
+        data: dict[str, Any] = {
+            "thread": DEMO_KEY,
+            "title": DEMO_TITLE,
+            "name": name,
+            "body": body,
+            "email": f"{name.lower()}@example.org",
+        }
         if parent is not None:
             data["parent"] = posted[parent]
         result = comments.post(state, db, data, comments.Client(trusted=True))

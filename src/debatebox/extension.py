@@ -50,14 +50,21 @@ class DebateBox:
         limiter = None
         if settings.rate_limit:
             flask_limiter = Limiter(
-                key_func=client_ip, storage_uri=settings.rate_limit_storage,
-                strategy="fixed-window", key_prefix="debatebox",
+                key_func=client_ip,
+                storage_uri=settings.rate_limit_storage,
+                strategy="fixed-window",
+                key_prefix="debatebox",
             )
             flask_limiter.init_app(app)
             limiter = PostLimiter(flask_limiter, settings.rate_limit)
         app.extensions["debatebox"] = DebateBoxState(
-            settings, Signer(secret), str(secret), engine_factory, owns_engine=owns,
-            sender=app, rate_limiter=limiter,
+            settings,
+            Signer(secret),
+            str(secret),
+            engine_factory,
+            owns_engine=owns,
+            sender=app,
+            rate_limiter=limiter,
         )
         app.register_blueprint(views, url_prefix=settings.url_prefix)
         app.register_blueprint(api, url_prefix=f"{settings.url_prefix}/api")

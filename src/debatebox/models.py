@@ -11,6 +11,7 @@ cost a fixed number of queries and give numbers without counting rows.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -31,7 +32,7 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+MYSQL_TABLE: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
 
 #: Long text: MEDIUMTEXT on MariaDB/MySQL, where TEXT stops at 64 KB.
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
@@ -88,9 +89,7 @@ class Comment(Base):
     )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    thread_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("debatebox_thread.id", ondelete="CASCADE")
-    )
+    thread_id: Mapped[int] = mapped_column(sa.ForeignKey("debatebox_thread.id", ondelete="CASCADE"))
     #: The comment this one answers; ``None`` for a top-level comment.
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("debatebox_comment.id"))
     #: The top-level comment of this discussion; ``None`` for a top-level comment.

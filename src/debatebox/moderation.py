@@ -22,9 +22,7 @@ def initial_status(session: Session, mode: str, email: str | None) -> str:
         return APPROVED
     if mode == "first-time" and email:
         known = session.execute(
-            sa.select(Comment.id)
-            .where(Comment.email == email, Comment.status == APPROVED)
-            .limit(1)
+            sa.select(Comment.id).where(Comment.email == email, Comment.status == APPROVED).limit(1)
         ).first()
         return APPROVED if known else PENDING
     return PENDING

@@ -23,7 +23,9 @@ def _in(address: str, networks: Iterable[IPNetwork]) -> bool:
     return any(ip in network for network in networks)
 
 
-def client_address(remote_addr: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
+def client_address(
+    remote_addr: str | None, forwarded_for: str | None, trusted: tuple[str, ...]
+) -> str:
     """The client's address, believing ``X-Forwarded-For`` only from trusted proxies.
 
     The header is read from the right: every hop that is itself a trusted proxy is

@@ -1,4 +1,4 @@
-"""Rendering of reader-supplied content: comment Markdown, websites and avatars.
+"""Rendering of reader-supplied content: comment Markdown to safe HTML, and back to text.
 
 This module is part of the core layer: it depends only on the standard library,
 ``markdown-it-py`` (with ``linkify-it-py``) and ``nh3``.
@@ -57,17 +57,13 @@ parallelism.
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
-import hmac
-import ipaddress
 import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
 from typing import Final
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -79,9 +75,6 @@ __all__ = [
     "ALLOWED_TAGS",
     "ALLOWED_URL_SCHEMES",
     "LINK_REL",
-    "avatar_hash",
-    "identicon_svg",
-    "normalize_website",
     "plain_text",
     "render_markdown",
 ]
@@ -332,183 +325,3 @@ def plain_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return _WHITESPACE_RE.sub(" ", "".join(parser.parts)).strip()
-
-
-# --------------------------------------------------------------------------
-# Commenter website
-# --------------------------------------------------------------------------
-
-_WEBSITE_MAX_LENGTH: Final = 500
-_WEBSITE_ERROR: Final = "Website must be an http(s) address."
-_SCHEME_PREFIX_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_LABEL_RE: Final = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-_PATH_SAFE: Final = "/:@!$&'()*+,;=%"
-_QUERY_SAFE: Final = _PATH_SAFE + "?"
-
-
-def _normalize_host(host: str, *, bracketed: bool, dotted: bool) -> str:
-    """Validate and normalise a URL host; return it as it should appear in the netloc.
-
-    With ``dotted``, a domain name must have at least two labels.
-    """
-    if bracketed:
-        try:
-            return f"[{ipaddress.IPv6Address(host).compressed}]"
-        except ValueError:
-            raise ValueError(_WEBSITE_ERROR) from None
-    host = host.removesuffix(".")
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise ValueError(_WEBSITE_ERROR) from None
-    labels = ascii_host.split(".")
-    if labels[-1].isdigit():
-        try:
-            return str(ipaddress.IPv4Address(ascii_host))
-        except ValueError:
-            raise ValueError(_WEBSITE_ERROR) from None
-    if (
-        (dotted and len(labels) < 2)
-        or len(ascii_host) > 253
-        or not all(map(_LABEL_RE.match, labels))
-    ):
-        raise ValueError(_WEBSITE_ERROR)
-    return ascii_host
-
-
-def normalize_website(url: str) -> str:
-    """Validate and normalise the website a commenter typed.
-
-    Surrounding whitespace is stripped and an empty value gives ``""``.  A value
-    without a scheme (``example.org/me``) gets ``https://`` in front.  Only absolute
-    ``http``/``https`` URLs are accepted, with a host that is a domain name
-    (internationalised names are converted to their ``xn--`` form) or an IP
-    address.  A single-label host such as ``localhost`` is accepted only when the
-    scheme was typed, so that a stray word is not mistaken for a site.
-    Credentials, whitespace, control characters, backslashes and values longer
-    than 500 characters are refused.  The scheme and host are lower-cased, a
-    default port is dropped, and characters that are not allowed in URLs are
-    percent-encoded.
-
-    :raises ValueError: with a short message that can be shown to the commenter.
-    """
-    text = url.strip()
-    if not text:
-        return ""
-    if len(text) > _WEBSITE_MAX_LENGTH:
-        raise ValueError("Website address is too long.")
-    if _has_unsafe_chars(text) or text.startswith("/"):
-        raise ValueError(_WEBSITE_ERROR)
-
-    match = _SCHEME_PREFIX_RE.match(text)
-    guessed_scheme = match is None or text[match.end() : match.end() + 1].isdigit()
-    if guessed_scheme:
-        # No scheme; "example.org:8080" is a host and port, not a scheme.
-        text = "https://" + text
-    scheme, _, rest = text.partition(":")
-    scheme = scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not rest.startswith("//"):
-        raise ValueError(_WEBSITE_ERROR)
-
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ValueError(_WEBSITE_ERROR) from None
-    if "@" in parts.netloc or not parts.hostname:
-        raise ValueError(_WEBSITE_ERROR)
-
-    netloc = _normalize_host(
-        parts.hostname, bracketed=parts.netloc.startswith("["), dotted=guessed_scheme
-    )
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    result: str = urlunsplit(
-        (
-            scheme,
-            netloc,
-            quote(parts.path, safe=_PATH_SAFE),
-            quote(parts.query, safe=_QUERY_SAFE),
-            quote(parts.fragment, safe=_QUERY_SAFE),
-        )
-    )
-    if len(result) > _WEBSITE_MAX_LENGTH:
-        raise ValueError("Website address is too long.")
-    return result
-
-
-# --------------------------------------------------------------------------
-# Avatars
-# --------------------------------------------------------------------------
-
-
-def avatar_hash(secret: str | bytes, identity: str) -> str:
-    """Return a stable, non-reversible avatar key for a commenter.
-
-    ``identity`` is the commenter's e-mail address (or their name when they gave
-    none); it is stripped and lower-cased, then authenticated with HMAC-SHA256
-    under ``secret``.  The first 32 hex characters are returned.  Without the
-    secret the value cannot be linked back to the address, unlike a plain hash.
-
-    :raises ValueError: if ``secret`` is empty (an unkeyed hash would be guessable).
-    """
-    key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
-    if not key:
-        raise ValueError("avatar secret must not be empty")
-    message = identity.strip().lower().encode("utf-8")
-    digest: str = hmac.new(key, message, hashlib.sha256).hexdigest()
-    return digest[:32]
-
-
-_HEX_RE: Final = re.compile(r"[0-9a-f]{16,}")
-_GRID: Final = 5
-_HALF: Final = (_GRID + 1) // 2
-_BACKGROUND: Final = "#f0f0f0"
-
-
-def identicon_svg(digest: str, *, size: int = 48) -> str:
-    """Return a small, self-contained identicon SVG for a hex ``digest``.
-
-    The image is a 5x5 grid mirrored left to right, drawn in one colour on a light
-    grey background.  The digest is hashed once more, so every character of it
-    influences the picture; the same digest always yields the same SVG.
-
-    :param digest: at least 16 hexadecimal characters (e.g. :func:`avatar_hash`).
-    :param size: rendered width and height in pixels, 1 to 1024.
-    :raises ValueError: for a non-hex or too short digest, or a bad size.
-    """
-    normalized = digest.lower()
-    if not _HEX_RE.fullmatch(normalized):
-        raise ValueError("digest must be at least 16 hexadecimal characters")
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 1024:
-        raise ValueError("size must be an integer from 1 to 1024")
-
-    seed = hashlib.sha256(normalized.encode("ascii")).digest()
-    cells = int.from_bytes(seed[0:2], "big") & 0x7FFF
-    if not cells:
-        cells = 1 << (_GRID // 2 * _HALF + _GRID // 2)  # never empty: light the centre cell
-    hue = int.from_bytes(seed[2:4], "big") % 360
-    saturation = 0.50 + (seed[4] % 21) / 100  # 50-70 %
-    lightness = 0.36 + (seed[5] % 13) / 100  # 36-48 %
-    red, green, blue = colorsys.hls_to_rgb(hue / 360, lightness, saturation)
-    colour = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
-
-    rects: list[str] = []
-    for row in range(_GRID):
-        for col in range(_HALF):
-            if not cells >> (row * _HALF + col) & 1:
-                continue
-            columns = {col, _GRID - 1 - col}
-            for x in sorted(columns):
-                rects.append(f'<rect x="{1 + 2 * x}" y="{1 + 2 * row}" width="2" height="2"/>')
-
-    view = 2 * _GRID + 2
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view} {view}"'
-        f' width="{size}" height="{size}" role="img" aria-hidden="true"'
-        ' shape-rendering="crispEdges">'
-        f'<rect width="{view}" height="{view}" fill="{_BACKGROUND}"/>'
-        f'<g fill="{colour}">{"".join(rects)}</g>'
-        "</svg>"
-    )

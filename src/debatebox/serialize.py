@@ -54,7 +54,9 @@ class Shaper:
             "html": "" if deleted else node["body_html"],
             "created": timestamp(node["created_at"]),
             "edited": timestamp(node["edited_at"]),
-            "reply_to": None if reply_to is None else {
+            "reply_to": None
+            if reply_to is None
+            else {
                 "id": reply_to["id"],
                 "author": None if reply_to["deleted"] else reply_to["author_name"],
                 "label": label(reply_to["number"], reply_to["reply_number"]),
@@ -87,6 +89,9 @@ def thread(info: ThreadInfo | None, key: str) -> dict[str, Any]:
     if info is None:
         return {"key": key, "title": "", "url": "", "closed": False, "count": 0}
     return {
-        "key": info.key, "title": info.title, "url": info.url, "closed": info.closed,
+        "key": info.key,
+        "title": info.title,
+        "url": info.url,
+        "closed": info.closed,
         "count": info.count,
     }

@@ -26,10 +26,12 @@ from .version import __version__
 SECRET_FILE = "debatebox-secret.key"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, *, instance_path: str | None = None
+) -> Flask:
     """A Flask application serving only debatebox; ``config`` overrides the environment."""
-    instance = instance_path or os.environ.get("DEBATEBOX_INSTANCE_PATH") or os.path.abspath(
-        "instance"
+    instance = (
+        instance_path or os.environ.get("DEBATEBOX_INSTANCE_PATH") or os.path.abspath("instance")
     )
     app = Flask("debatebox.standalone", instance_path=instance, instance_relative_config=True)
     app.config.update(from_environ())

@@ -20,9 +20,18 @@ from .models import APPROVED, DELETED, Comment, Thread
 
 PUBLIC = (APPROVED, DELETED)
 _COLUMNS = (
-    Comment.id, Comment.parent_id, Comment.depth, Comment.number, Comment.reply_number,
-    Comment.author_name, Comment.website, Comment.author_hash, Comment.body_html,
-    Comment.status, Comment.created_at, Comment.edited_at,
+    Comment.id,
+    Comment.parent_id,
+    Comment.depth,
+    Comment.number,
+    Comment.reply_number,
+    Comment.author_name,
+    Comment.website,
+    Comment.author_hash,
+    Comment.body_html,
+    Comment.status,
+    Comment.created_at,
+    Comment.edited_at,
 )
 #: The most thread keys one counts request may name.
 MAX_COUNT_KEYS = 100
@@ -50,8 +59,13 @@ class Page:
 def find(session: Session, key: str) -> ThreadInfo | None:
     row = session.execute(
         sa.select(
-            Thread.id, Thread.key, Thread.title, Thread.url, Thread.closed,
-            Thread.comment_count, Thread.version,
+            Thread.id,
+            Thread.key,
+            Thread.title,
+            Thread.url,
+            Thread.closed,
+            Thread.comment_count,
+            Thread.version,
         ).where(Thread.key == key)
     ).first()
     return ThreadInfo(*row) if row is not None else None
@@ -67,8 +81,14 @@ def parse_cursor(cursor: str | None) -> int | None:
 
 
 def page(
-    session: Session, thread: ThreadInfo, *, sort: str, limit: int, cursor: int | None,
-    max_depth: int, with_email: bool = False,
+    session: Session,
+    thread: ThreadInfo,
+    *,
+    sort: str,
+    limit: int,
+    cursor: int | None,
+    max_depth: int,
+    with_email: bool = False,
 ) -> Page:
     """Top-level comments ``limit`` at a time, each with all its public replies."""
     columns = (*_COLUMNS, Comment.email) if with_email else _COLUMNS
@@ -91,9 +111,7 @@ def page(
     )
     if cursor is not None or more:
         reply_query = reply_query.where(Comment.number.between(low, high))
-    reply_rows = session.execute(
-        reply_query.order_by(Comment.number, Comment.reply_number)
-    ).all()
+    reply_rows = session.execute(reply_query.order_by(Comment.number, Comment.reply_number)).all()
     roots = [_node(row) for row in rows]
     replies = [_node(row) for row in reply_rows]
     nested = tree.assemble(roots, replies, max_depth=max_depth)
@@ -109,8 +127,12 @@ def _node(row: Any) -> dict[str, Any]:
 def counts(session: Session, keys: Sequence[str]) -> dict[str, int]:
     """Published comments for each key, in one query; unknown keys count 0."""
     unique = list(dict.fromkeys(keys))
-    rows = session.execute(
-        sa.select(Thread.key, Thread.comment_count).where(Thread.key.in_(unique))
-    ).all() if unique else []
+    rows = (
+        session.execute(
+            sa.select(Thread.key, Thread.comment_count).where(Thread.key.in_(unique))
+        ).all()
+        if unique
+        else []
+    )
     found = {key: count for key, count in rows}
     return {key: found.get(key, 0) for key in unique}

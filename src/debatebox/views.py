@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, url_for
 from markupsafe import Markup
 
-from . import render, serialize, threads
+from . import avatars, serialize, threads
 from .web import get_state, session
 
 views = Blueprint("debatebox", __name__, template_folder="templates")
@@ -20,7 +20,7 @@ def avatar(digest: str) -> Response:
     """A generated identicon; the same digest always gives the same picture."""
     if not _DIGEST.match(digest):
         abort(404)
-    response = Response(render.identicon_svg(digest), mimetype="image/svg+xml")
+    response = Response(avatars.identicon_svg(digest), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
@@ -36,9 +36,18 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
     s = state.settings
     db = session()
     info = threads.find(db, key)
-    page = threads.Page([], None) if info is None else threads.page(
-        db, info, sort=sort or s.default_sort, limit=s.page_size, cursor=None,
-        max_depth=s.max_depth, with_email=s.gravatar,
+    page = (
+        threads.Page([], None)
+        if info is None
+        else threads.page(
+            db,
+            info,
+            sort=sort or s.default_sort,
+            limit=s.page_size,
+            cursor=None,
+            max_depth=s.max_depth,
+            with_email=s.gravatar,
+        )
     )
     base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
     shaper = serialize.Shaper(base, gravatar=s.gravatar)

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request
+from sqlalchemy.orm import Session
 
 from .errors import BadRequest, DebateBoxError, Forbidden
 from .net import client_address
@@ -21,9 +22,9 @@ def get_state() -> DebateBoxState:
     return state
 
 
-def session() -> Any:
+def session() -> Session:
     """The request's database session, closed when the app context ends."""
-    found = g.get("_debatebox_session")
+    found: Session | None = g.get("_debatebox_session")
     if found is None:
         found = g._debatebox_session = get_state().new_session()
     return found
@@ -35,7 +36,9 @@ def close_session(_exc: BaseException | None = None) -> None:
         found.close()
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     response = current_app.response_class(body, status=status, mimetype="application/json")
     if headers:
@@ -60,7 +63,9 @@ def read_json(max_bytes: int) -> Any:
         ).with_status(415)
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in {"utf-8", "utf8"}:
-        raise DebateBoxError("Only UTF-8 JSON is accepted.", code="unsupported_charset").with_status(415)
+        raise DebateBoxError(
+            "Only UTF-8 JSON is accepted.", code="unsupported_charset"
+        ).with_status(415)
     length = request.content_length
     if length is not None and length > max_bytes:
         raise _too_large(max_bytes)

@@ -84,7 +84,9 @@ def upgrade() -> None:
         ),
         **MYSQL_TABLE,
     )
-    op.create_index("ix_debatebox_comment_thread_root", "debatebox_comment", ["thread_id", "root_id"])
+    op.create_index(
+        "ix_debatebox_comment_thread_root", "debatebox_comment", ["thread_id", "root_id"]
+    )
     op.create_index("ix_debatebox_comment_email", "debatebox_comment", ["email"])
 
 

@@ -1,0 +1,188 @@
+"""Checking what a client sends: the allowlist of fields and each field's rules.
+
+Used by :mod:`debatebox.comments` for every entry point, so a comment is held to the
+same rules whether it came from the JSON API, a form, an import or the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from .config import Settings
+from .errors import BadRequest, ValidationError
+from .urls import normalize_website
+
+#: Fields a client may send when posting; anything else is refused.
+POST_FIELDS = frozenset(
+    {
+        "thread",
+        "title",
+        "url",
+        "parent",
+        "name",
+        "email",
+        "website",
+        "body",
+        "form_token",
+        "homepage",
+    }
+)
+#: The honeypot: hidden from people, filled in by bots.
+HONEYPOT = "homepage"
+EDIT_FIELDS = frozenset({"body"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+
+
+@dataclasses.dataclass(frozen=True)
+class NewComment:
+    """A comment's fields after validation."""
+
+    thread_key: str
+    title: str
+    url: str
+    parent_id: int | None
+    author_name: str
+    email: str | None
+    website: str
+    body: str
+    form_token: str | None
+    honeypot: str
+
+
+def _text(
+    data: Mapping[str, Any],
+    name: str,
+    errors: dict[str, str],
+    *,
+    required: bool,
+    max_length: int,
+    label: str,
+    multiline: bool = False,
+) -> str:
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = f"{label} must be text."
+        return ""
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = value.strip() if not multiline else value.strip("\n ").rstrip()
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+        errors[name] = f"{label} contains characters that are not allowed."
+    elif required and not value:
+        errors[name] = f"{label} is required."
+    elif len(value) > max_length:
+        errors[name] = f"{label} must be at most {max_length:,} characters."
+    return value
+
+
+def parse(settings: Settings, data: Any) -> NewComment:
+    """Allowlist and validate the fields of a new comment; raise with every problem."""
+    if not isinstance(data, Mapping):
+        raise BadRequest("Send a JSON object.", code="not_an_object")
+    unknown = sorted(str(key)[:40] for key in data if key not in POST_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"Unknown field(s): {', '.join(unknown)}.",
+            code="unknown_fields",
+            fields={key: "Unknown field." for key in unknown},
+        )
+    s = settings
+    errors: dict[str, str] = {}
+    key = _text(data, "thread", errors, required=True, max_length=s.max_key_length, label="Thread")
+    title = _text(data, "title", errors, required=False, max_length=300, label="Title")
+    url = _text(data, "url", errors, required=False, max_length=1000, label="Page URL")
+    name = _text(data, "name", errors, required=True, max_length=s.max_name_length, label="Name")
+    email = _text(data, "email", errors, required=s.require_email, max_length=254, label="Email")
+    website = _text(data, "website", errors, required=False, max_length=500, label="Website")
+    body = _text(
+        data,
+        "body",
+        errors,
+        required=True,
+        max_length=s.max_body_length,
+        label="Comment",
+        multiline=True,
+    )
+    if url and "url" not in errors:
+        try:
+            url = normalize_website(url)
+        except ValueError:
+            errors["url"] = "Page URL must be an http(s) address."
+    if email and "email" not in errors and not _EMAIL.match(email):
+        errors["email"] = "Email does not look like an email address."
+    if website and "website" not in errors:
+        try:
+            website = normalize_website(website)
+        except ValueError as error:
+            errors["website"] = str(error)
+    parent = data.get("parent")
+    if parent is not None and (
+        isinstance(parent, bool) or not isinstance(parent, int) or not 0 < parent < 2**31
+    ):
+        errors["parent"] = "Parent must be the id of a comment."
+        parent = None
+    token = data.get("form_token")
+    if token is not None and not isinstance(token, str):
+        errors["form_token"] = "Form token must be text."
+        token = None
+    honeypot = data.get(HONEYPOT) or ""
+    if errors:
+        raise ValidationError(_summary(errors), fields=errors)
+    return NewComment(
+        thread_key=key,
+        title=title,
+        url=url,
+        parent_id=parent,
+        author_name=name,
+        email=email.lower() if email else None,
+        website=website,
+        body=body,
+        form_token=token,
+        honeypot=honeypot if isinstance(honeypot, str) else "x",
+    )
+
+
+def _summary(errors: dict[str, str]) -> str:
+    return next(iter(errors.values())) if len(errors) == 1 else "Please correct the marked fields."
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 100 visible ASCII characters.", code="bad_idempotency_key"
+        )
+    return key
+
+
+def parse_edit(settings: Settings, data: Any) -> str:
+    if not isinstance(data, Mapping):
+        raise BadRequest("Send a JSON object.", code="not_an_object")
+    unknown = sorted(str(key)[:40] for key in data if key not in EDIT_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"Unknown field(s): {', '.join(unknown)}.",
+            code="unknown_fields",
+            fields={key: "Unknown field." for key in unknown},
+        )
+    errors: dict[str, str] = {}
+    body = _text(
+        data,
+        "body",
+        errors,
+        required=True,
+        max_length=settings.max_body_length,
+        label="Comment",
+        multiline=True,
+    )
+    if errors:
+        raise ValidationError(_summary(errors), fields=errors)
+    return body
