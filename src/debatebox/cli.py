@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from . import database, migrate
-from .config import MODERATION_MODES
+from .config import MODERATION_MODES, ConfigError
 from .version import __version__
 
 
@@ -99,7 +99,10 @@ def serve(host: str, port: int, workers: int, **options: Any) -> None:
             os.environ[_ENV_OPTIONS[name]] = str(value)
     from .standalone import create_app
 
-    app = create_app()  # fails here, once, on a bad setting; upgrades the schema
+    try:
+        app = create_app()  # fails here, once, on a bad setting; upgrades the schema
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"debatebox {__version__} serving on http://{_url_host(host)}:{port}/debatebox/")
     try:
         from .server import run_gunicorn
@@ -126,3 +129,7 @@ def upgrade(database_url: str, revision: str) -> None:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+if __name__ == "__main__":
+    main()
