@@ -223,3 +223,21 @@ def test_gravatar_is_opt_in(make_app: Any) -> None:
     assert "ann@example.org" not in avatar
     listed = api.thread().get_json()["comments"][0]["avatar"]
     assert listed == avatar
+
+
+def test_wrong_method_and_unknown_path_answer_json(api: Api) -> None:
+    wrong = api.client.put("/debatebox/api/comments", json={})
+    assert wrong.status_code == 405
+    assert wrong.get_json()["error"] == "method_not_allowed"
+    assert "POST" in wrong.headers["Allow"]
+    missing = api.client.get("/debatebox/api/nothing-here")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == "not_found"
+
+
+def test_database_outage_is_503_not_500(make_app: Any, db_kind: str) -> None:
+    app = make_app(DEBATEBOX_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/debatebox/api/comments?thread=/x")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "unavailable"
+    assert response.headers["Retry-After"] == "5"

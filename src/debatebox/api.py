@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from . import comments, serialize, threads
 from .config import SORTS
-from .errors import BadRequest, DebateBoxError, NotFound, ValidationError
+from .errors import BadRequest, DebateBoxError, NotFound, Unavailable, ValidationError
 from .models import APPROVED, DELETED, Comment
 from .version import __version__
 from .web import (
@@ -258,4 +259,29 @@ def counts() -> Response:
 
 @api.route("/<path:_any>", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
 def unknown(_any: str) -> Response:
+    """JSON answers for paths and methods the API does not have (404 and 405)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        try:
+            endpoint, _args = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        error = DebateBoxError(
+            f"This endpoint accepts {', '.join(allowed)}.", code="method_not_allowed"
+        ).with_status(405)
+        response = error_response(error)
+        response.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
+        return response
     raise NotFound("There is no such API endpoint.")
+
+
+@api.errorhandler(sa_exc.OperationalError)
+def _database_down(error: sa_exc.OperationalError) -> Response:
+    current_app.logger.error("debatebox: database unavailable: %s", error.orig)
+    return error_response(
+        Unavailable("The comment database is unavailable. Please try again.", retry_after=5)
+    )

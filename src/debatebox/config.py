@@ -141,6 +141,12 @@ class Settings:
             raise ConfigError("DEBATEBOX_PAGE_SIZE must be between 1 and DEBATEBOX_MAX_PAGE_SIZE.")
         if not self.url_prefix.startswith("/") or self.url_prefix.endswith("/"):
             raise ConfigError("DEBATEBOX_URL_PREFIX must start with '/' and not end with one.")
+        if not 1 <= self.max_name_length <= 200:
+            raise ConfigError("DEBATEBOX_MAX_NAME_LENGTH must be between 1 and 200.")
+        if not 1 <= self.max_key_length <= 255:
+            raise ConfigError("DEBATEBOX_MAX_KEY_LENGTH must be between 1 and 255.")
+        if not 1 <= self.max_body_length <= 100_000:
+            raise ConfigError("DEBATEBOX_MAX_BODY_LENGTH must be between 1 and 100000.")
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ConfigError("DEBATEBOX_SMTP_URL must start with smtp:// or smtps://.")
         for origin in self.origins:
