@@ -99,29 +99,30 @@ def page(
     if cursor is not None:
         query = query.where(Comment.number < cursor if newest else Comment.number > cursor)
     query = query.order_by(Comment.number.desc() if newest else Comment.number).limit(limit + 1)
-    rows = session.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if not rows:
+    conn = session.connection()  # plain Core rows: no ORM loading on the hot path
+    roots = _nodes(conn.execute(query))
+    more = len(roots) > limit
+    roots = roots[:limit]
+    if not roots:
         return Page([], None)
-    numbers = [row.number for row in rows]
+    numbers = [node["number"] for node in roots]
     low, high = min(numbers), max(numbers)
     reply_query = sa.select(*columns).where(
         Comment.thread_id == thread.id, Comment.reply_number > 0, Comment.status.in_(PUBLIC)
     )
     if cursor is not None or more:
         reply_query = reply_query.where(Comment.number.between(low, high))
-    reply_rows = session.execute(reply_query.order_by(Comment.number, Comment.reply_number)).all()
-    roots = [_node(row) for row in rows]
-    replies = [_node(row) for row in reply_rows]
+    replies = _nodes(conn.execute(reply_query.order_by(Comment.number, Comment.reply_number)))
     nested = tree.assemble(roots, replies, max_depth=max_depth)
     return Page(nested, str(numbers[-1]) if more else None)
 
 
-def _node(row: Any) -> dict[str, Any]:
-    node = dict(row._mapping)
-    node["deleted"] = node["status"] == DELETED
-    return node
+def _nodes(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
+    keys = list(result.keys())
+    nodes = [dict(zip(keys, row, strict=True)) for row in result]
+    for node in nodes:
+        node["deleted"] = node["status"] == DELETED
+    return nodes
 
 
 def counts(session: Session, keys: Sequence[str]) -> dict[str, int]:
