@@ -36,7 +36,7 @@ def request(
     if body is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=10) as response:
             raw = response.read()
             return response.status, response.headers, raw
     except urllib.error.HTTPError as error:

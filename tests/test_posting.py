@@ -407,3 +407,31 @@ def test_post_response_has_no_private_fields(api: Api, status: int) -> None:
         "reply_to",
         "replies",
     }
+
+
+def test_tombstone_only_while_a_published_reply_remains(api: Api) -> None:
+    parent = api.posted(body="parent")
+    child = api.posted(body="child", parent=parent["comment"]["id"])
+    api.delete(child["comment"]["id"], child["edit_token"])
+    response = api.delete(parent["comment"]["id"], parent["edit_token"])
+    assert response.get_json() == {"deleted": True, "tombstone": False}
+    for comment in (parent, child):
+        assert (
+            api.client.get(f"/debatebox/api/comments/{comment['comment']['id']}").status_code == 404
+        )
+
+
+def test_deleting_erases_the_authors_personal_data(api: Api, app: Flask) -> None:
+    parent = api.posted(body="parent", website="https://ann.example")
+    api.posted(body="child", parent=parent["comment"]["id"], name="Bob")
+    api.delete(parent["comment"]["id"], parent["edit_token"])
+    row = next(c for c in stored_comments(app) if c.id == parent["comment"]["id"])
+    assert (row.author_name, row.email, row.website, row.ip, row.body_source) == (
+        "",
+        None,
+        "",
+        "",
+        "",
+    )
+    tombstone = api.client.get(f"/debatebox/api/comments/{row.id}").get_json()["comment"]
+    assert tombstone["deleted"] is True and tombstone["author"] is None

@@ -230,9 +230,10 @@ def test_wrong_method_and_unknown_path_answer_json(api: Api) -> None:
     assert wrong.status_code == 405
     assert wrong.get_json()["error"] == "method_not_allowed"
     assert "POST" in wrong.headers["Allow"]
-    missing = api.client.get("/debatebox/api/nothing-here")
-    assert missing.status_code == 404
-    assert missing.get_json()["error"] == "not_found"
+    for path in ("/debatebox/api/nothing-here", "/debatebox/api/"):
+        missing = api.client.get(path)
+        assert missing.status_code == 404
+        assert missing.get_json()["error"] == "not_found"
 
 
 def test_database_outage_is_503_not_500(make_app: Any, db_kind: str) -> None:

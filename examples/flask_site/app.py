@@ -116,6 +116,9 @@ def create_tables() -> None:
 def _log_comment(sender: Flask, *, comment: Any, thread: Any, **extra: Any) -> None:
     """Receiver for ``comment_posted``: the sender is the application itself."""
     sender.logger.info(
-        "New comment %s on %r by %s (%s)", comment.id, thread.key, comment.author_name,
+        "New comment %s on %r by %s (%s)",
+        comment.id,
+        thread.key,
+        comment.author_name,
         comment.status,
     )

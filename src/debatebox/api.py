@@ -201,8 +201,11 @@ def post_comment() -> tuple[Response, int] | Response:
 
 
 def _public_comment(comment_id: int) -> Comment:
-    comment = session().get(Comment, comment_id)
+    db = session()
+    comment = db.get(Comment, comment_id)
     if comment is None or comment.status not in (APPROVED, DELETED):
+        raise NotFound("There is no such comment.")
+    if comment.status == DELETED and not threads.has_public_replies(db, comment):
         raise NotFound("There is no such comment.")
     return comment
 
@@ -210,7 +213,9 @@ def _public_comment(comment_id: int) -> Comment:
 @api.get("/comments/<int:comment_id>")
 def get_comment(comment_id: int) -> Response:
     comment = _public_comment(comment_id)
-    return json_response({"comment": _shaper().comment(comment)})
+    return json_response(
+        {"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-cache"}
+    )
 
 
 @api.patch("/comments/<int:comment_id>")
@@ -231,7 +236,9 @@ def delete_comment(comment_id: int) -> Response:
     check_write_origin()
     token = request.headers.get(TOKEN_HEADER)
     tombstone = comments.delete(state, session(), comment_id, token)
-    return json_response({"deleted": True, "tombstone": tombstone})
+    return json_response(
+        {"deleted": True, "tombstone": tombstone}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @api.post("/preview")
@@ -239,7 +246,9 @@ def preview() -> Response:
     state = get_state()
     check_write_origin()
     data = read_json(state.settings.max_request_bytes)
-    return json_response({"html": comments.preview(state, data)})
+    return json_response(
+        {"html": comments.preview(state, data)}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @api.get("/counts")
@@ -257,6 +266,7 @@ def counts() -> Response:
     )
 
 
+@api.route("/", defaults={"_any": ""}, methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
 @api.route("/<path:_any>", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
 def unknown(_any: str) -> Response:
     """JSON answers for paths and methods the API does not have (404 and 405)."""

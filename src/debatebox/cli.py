@@ -103,7 +103,8 @@ def serve(host: str, port: int, workers: int, **options: Any) -> None:
         app = create_app()  # fails here, once, on a bad setting; upgrades the schema
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"debatebox {__version__} serving on http://{_url_host(host)}:{port}/debatebox/")
+    prefix = app.extensions["debatebox"].settings.url_prefix
+    click.echo(f"debatebox {__version__} serving on http://{_url_host(host)}:{port}{prefix}/")
     try:
         from .server import run_gunicorn
     except ImportError:  # no gunicorn on this platform

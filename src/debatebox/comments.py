@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import render, signals
+from . import render, signals, threads
 from .avatars import avatar_hash
 from .database import write
 from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
@@ -343,17 +343,12 @@ def delete(state: DebateBoxState, session: Session, comment_id: int, token: str 
             thread.comment_count -= 1
         thread.version += 1
         comment.status = DELETED
+        # The author asked for it to go: keep only what holds the replies in place.
         comment.body_source = comment.body_html = comment.website = ""
+        comment.author_name = comment.author_hash = comment.ip = ""
+        comment.email = None
         comment.edited_at = utcnow()
-        has_replies = (
-            session.execute(
-                sa.select(Comment.id)
-                .where(Comment.parent_id == comment.id, Comment.status.in_((APPROVED, DELETED)))
-                .limit(1)
-            ).first()
-            is not None
-        )
-        return comment, has_replies
+        return comment, threads.has_public_replies(session, comment)
 
     comment, tombstone = write(session, work)
     signals.comment_deleted.send(state.sender, comment=comment, tombstone=tombstone)

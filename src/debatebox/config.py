@@ -9,6 +9,7 @@ standalone server fills ``app.config`` from environment variables of the same na
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -71,8 +72,10 @@ GRAVATAR = False
 SMTP_URL: str | None = None
 #: Key for signed tokens. ``None`` uses the application's ``SECRET_KEY``.
 SECRET_KEY: str | None = None
-#: Seconds browsers and proxies may cache ``embed.js`` fetched with its version query.
-STATIC_MAX_AGE = 365 * 24 * 60 * 60
+#: Whether the standalone server (``debatebox serve``, ``create_app()``) and the demo
+#: create or upgrade the schema when they start. Host applications run
+#: ``flask debatebox upgrade`` instead.
+AUTO_UPGRADE = True
 
 _DEFAULTS: dict[str, Any] = {
     name: value for name, value in globals().items() if name.isupper() and not name.startswith("_")
@@ -114,7 +117,7 @@ class Settings:
     gravatar: bool
     smtp_url: str | None
     secret_key: str | None
-    static_max_age: int
+    auto_upgrade: bool
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -147,6 +150,11 @@ class Settings:
             raise ConfigError("DEBATEBOX_MAX_KEY_LENGTH must be between 1 and 255.")
         if not 1 <= self.max_body_length <= 100_000:
             raise ConfigError("DEBATEBOX_MAX_BODY_LENGTH must be between 1 and 100000.")
+        try:
+            for entry in self.trusted_proxies:
+                ipaddress.ip_network(entry, strict=False)
+        except ValueError as error:
+            raise ConfigError(f"DEBATEBOX_TRUSTED_PROXIES: {error}.") from error
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ConfigError("DEBATEBOX_SMTP_URL must start with smtp:// or smtps://.")
         for origin in self.origins:
@@ -157,7 +165,7 @@ class Settings:
 
 
 def _coerce(name: str, raw: Any, default: Any) -> Any:
-    if raw is None:
+    if raw is None or (raw == "" and default is None):
         return None
     try:
         if isinstance(default, bool):

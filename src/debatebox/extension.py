@@ -78,6 +78,8 @@ class DebateBox:
             engine = database.create_engine(url)
             return (lambda: engine), True
         db, bind = self.db, settings.bind
+        if bind is not None and bind not in app.config.get("SQLALCHEMY_BINDS", {}):
+            raise ConfigError(f"DEBATEBOX_BIND is {bind!r}, but SQLALCHEMY_BINDS has no such bind.")
 
         def from_host() -> Any:
             try:

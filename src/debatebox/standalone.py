@@ -43,7 +43,7 @@ def create_app(
     box = DebateBox(app)
     del box
     state = app.extensions["debatebox"]
-    if app.config.get("DEBATEBOX_AUTO_UPGRADE", True):
+    if state.settings.auto_upgrade:
         migrate.upgrade(state.engine)
         state.engine.dispose()  # no pooled connection may cross a worker fork
 

@@ -125,6 +125,29 @@ def _nodes(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
     return nodes
 
 
+def has_public_replies(session: Session, comment: Comment) -> bool:
+    """Whether a published comment hangs anywhere below ``comment``.
+
+    This decides whether a deleted comment is shown as a tombstone.
+    """
+    root_id = comment.root_id or comment.id
+    rows = session.execute(
+        sa.select(Comment.id, Comment.parent_id, Comment.status).where(
+            Comment.thread_id == comment.thread_id, Comment.root_id == root_id
+        )
+    ).all()
+    children: dict[int | None, list[tuple[int, str]]] = {}
+    for row_id, parent_id, status in rows:
+        children.setdefault(parent_id, []).append((row_id, status))
+    stack = [comment.id]
+    while stack:
+        for child_id, status in children.get(stack.pop(), ()):
+            if status == APPROVED:
+                return True
+            stack.append(child_id)
+    return False
+
+
 def counts(session: Session, keys: Sequence[str]) -> dict[str, int]:
     """Published comments for each key, in one query; unknown keys count 0."""
     unique = list(dict.fromkeys(keys))
