@@ -435,3 +435,13 @@ def test_deleting_erases_the_authors_personal_data(api: Api, app: Flask) -> None
     )
     tombstone = api.client.get(f"/debatebox/api/comments/{row.id}").get_json()["comment"]
     assert tombstone["deleted"] is True and tombstone["author"] is None
+
+
+def test_replaying_a_deleted_comment_is_gone_not_reposted(api: Api, app: Flask) -> None:
+    headers = {"Idempotency-Key": "replay-after-delete"}
+    first = api.post(body="short-lived", headers=headers).get_json()
+    api.delete(first["comment"]["id"], first["edit_token"])
+    replay = api.post(body="short-lived", headers=headers)
+    assert replay.status_code == 410
+    assert replay.get_json()["error"] == "deleted"
+    assert len(stored_comments(app)) == 1

@@ -35,6 +35,8 @@ api = Blueprint("debatebox_api", __name__)
 
 #: Header carrying the edit token returned when a comment is posted.
 TOKEN_HEADER = "X-Debatebox-Token"
+#: The largest id a comment can have (a signed 32-bit integer on every database).
+MAX_ID = 2**31 - 1
 ALLOWED_HEADERS = f"Content-Type, Idempotency-Key, If-None-Match, {TOKEN_HEADER}"
 
 
@@ -90,6 +92,10 @@ def _thread_key(value: str | None) -> str:
         raise ValidationError(
             f"Thread keys are at most {limit} characters.", fields={"thread": "Too long."}
         )
+    if not value.isprintable():
+        raise ValidationError(
+            "Thread keys cannot contain control characters.", fields={"thread": "Not allowed."}
+        )
     return value.strip()
 
 
@@ -97,7 +103,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ValidationError(
             f"{name} must be a whole number from {low} to {high}.", fields={name: "Out of range."}
         )
@@ -200,7 +206,15 @@ def post_comment() -> tuple[Response, int] | Response:
     return json_response(payload, 201 if posted.published else 202, headers)
 
 
+def _check_id(comment_id: int) -> int:
+    """Ids beyond what the databases store cannot exist: 404, not a database error."""
+    if comment_id > MAX_ID:
+        raise NotFound("There is no such comment.")
+    return comment_id
+
+
 def _public_comment(comment_id: int) -> Comment:
+    _check_id(comment_id)
     db = session()
     comment = db.get(Comment, comment_id)
     if comment is None or comment.status not in (APPROVED, DELETED):
@@ -224,7 +238,7 @@ def edit_comment(comment_id: int) -> Response:
     check_write_origin()
     data = read_json(state.settings.max_request_bytes)
     token = request.headers.get(TOKEN_HEADER)
-    comment = comments.edit(state, session(), comment_id, token, data)
+    comment = comments.edit(state, session(), _check_id(comment_id), token, data)
     return json_response(
         {"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-store"}
     )
@@ -235,7 +249,7 @@ def delete_comment(comment_id: int) -> Response:
     state = get_state()
     check_write_origin()
     token = request.headers.get(TOKEN_HEADER)
-    tombstone = comments.delete(state, session(), comment_id, token)
+    tombstone = comments.delete(state, session(), _check_id(comment_id), token)
     return json_response(
         {"deleted": True, "tombstone": tombstone}, headers={"Cache-Control": "no-store"}
     )

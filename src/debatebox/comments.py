@@ -218,6 +218,8 @@ def _find_replay(
     if found is None:
         return None
     comment, thread = found
+    if comment.status == DELETED:
+        raise Gone("This comment was posted and has since been deleted.", code="deleted")
     if comment.request_digest != digest:
         raise Conflict(
             "This Idempotency-Key was already used for a different comment.",

@@ -75,7 +75,7 @@ def parse_cursor(cursor: str | None) -> int | None:
     if cursor in (None, ""):
         return None
     assert cursor is not None
-    if not cursor.isdigit() or len(cursor) > 9:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 9:
         raise ValidationError("The cursor is not valid.", fields={"cursor": "Not a cursor."})
     return int(cursor)
 

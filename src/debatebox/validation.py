@@ -34,7 +34,7 @@ POST_FIELDS = frozenset(
 #: The honeypot: hidden from people, filled in by bots.
 HONEYPOT = "homepage"
 EDIT_FIELDS = frozenset({"body"})
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_EMAIL = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)*\.\w{2,}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
 #: Control characters, line/paragraph separators and lone surrogates (not encodable).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ud800-\udfff]")
