@@ -92,7 +92,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
     thread = session.scalars(sa.select(Thread).where(Thread.key == new.thread_key)).first()
     _check_thread(state, thread, client)
     if new.parent_id is not None:
-        _check_parent(session, thread, new.parent_id)
+        _published_parent(session, thread.id if thread else None, new.parent_id)
     if not client.trusted:
         _bot_checks(state, new)
         if state.rate_limiter is not None:
@@ -147,12 +147,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
             last_reply_number=0,
         )
         if new.parent_id is not None:
-            parent = session.get(Comment, new.parent_id)
-            if parent is None or parent.thread_id != row.id or parent.status != APPROVED:
-                raise ValidationError(
-                    "The comment you are replying to is not available.",
-                    fields={"parent": "Not a published comment of this thread."},
-                )
+            parent = _published_parent(session, row.id, new.parent_id)
             comment.parent_id = parent.id
             comment.root_id = parent.root_id or parent.id
             comment.depth = parent.depth + 1
@@ -238,18 +233,15 @@ def _check_thread(state: DebateBoxState, thread: Thread | None, client: Client) 
         raise Conflict("This discussion is closed for new comments.", code="thread_closed")
 
 
-def _check_parent(session: Session, thread: Thread | None, parent_id: int) -> None:
-    parent = session.get(Comment, parent_id)
-    if (
-        thread is None
-        or parent is None
-        or parent.thread_id != thread.id
-        or (parent.status != APPROVED)
-    ):
+def _published_parent(session: Session, thread_id: int | None, parent_id: int) -> Comment:
+    """The comment being answered: it must be published and in the same thread."""
+    parent = session.get(Comment, parent_id) if thread_id is not None else None
+    if parent is None or parent.thread_id != thread_id or parent.status != APPROVED:
         raise ValidationError(
             "The comment you are replying to is not available.",
             fields={"parent": "Not a published comment of this thread."},
         )
+    return parent
 
 
 def _bot_checks(state: DebateBoxState, new: NewComment) -> None:
