@@ -30,12 +30,12 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["moderation", "ratelimit", "validation"], 2),
     **dict.fromkeys(["comments", "threads"], 3),
     **dict.fromkeys(["serialize"], 4),
-    **dict.fromkeys(["web", "api", "views", "commands", "server"], 5),
+    **dict.fromkeys(["web", "api", "views", "widget", "commands", "server"], 5),
     **dict.fromkeys(["extension"], 6),
     **dict.fromkeys(["standalone", "demo", "cli", "__init__"], 7),
 }
 #: Only these modules may touch ``flask.request`` (the web edges).
-REQUEST_USERS = {"web", "api", "views"}
+REQUEST_USERS = {"web", "api", "views", "widget"}
 
 
 def _modules() -> list[Path]:

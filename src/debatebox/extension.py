@@ -16,6 +16,7 @@ from .state import DebateBoxState
 from .tokens import Signer
 from .views import thread_html, views
 from .web import client_ip, close_session
+from .widget import widget
 
 
 class DebateBox:
@@ -68,6 +69,7 @@ class DebateBox:
         )
         app.register_blueprint(views, url_prefix=settings.url_prefix)
         app.register_blueprint(api, url_prefix=f"{settings.url_prefix}/api")
+        app.register_blueprint(widget, url_prefix=settings.url_prefix)
         app.teardown_appcontext(close_session)
         app.jinja_env.globals["debatebox"] = _JinjaHelpers()
         app.cli.add_command(commands.flask_group)

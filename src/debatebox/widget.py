@@ -1,0 +1,78 @@
+"""Serving the widget: ``embed.js`` (its CSS built in) and its translation catalogs.
+
+The script is one dependency-free file. Its stylesheet is kept beside it as
+``embed.css`` and inlined into the script when it is first served, so the widget styles
+its shadow root without a second request. The result has a strong ETag; fetched with
+``?v=<etag>`` (the URL the Jinja helper prints) it may be cached for a year.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from importlib import resources
+
+from flask import Blueprint, Response, abort, current_app, request
+
+widget = Blueprint("debatebox_widget", __name__)
+
+#: Placeholder in ``embed.js`` replaced by the stylesheet as a JSON string.
+CSS_PLACEHOLDER = '"__DEBATEBOX_CSS__"'
+#: Seconds an unversioned ``embed.js`` may be used before it is revalidated.
+SHORT_MAX_AGE = 300
+LONG_MAX_AGE = 365 * 24 * 60 * 60
+_LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
+
+
+def _static(name: str) -> str:
+    return resources.files("debatebox").joinpath("static", name).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def _built_script() -> tuple[bytes, str]:
+    script = _static("embed.js").replace(CSS_PLACEHOLDER, json.dumps(_static("embed.css")))
+    data = script.encode("utf-8")
+    return data, hashlib.sha256(data).hexdigest()[:20]
+
+
+def script() -> tuple[bytes, str]:
+    """The built script and its ETag (rebuilt on every request in debug mode)."""
+    if current_app.debug:
+        _built_script.cache_clear()
+    return _built_script()
+
+
+def script_version() -> str:
+    return script()[1]
+
+
+@widget.get("/embed.js")
+def embed_js() -> Response:
+    data, etag = script()
+    response = Response(data, mimetype="text/javascript")
+    response.set_etag(etag)
+    if request.args.get("v") == etag:
+        response.headers["Cache-Control"] = f"public, max-age={LONG_MAX_AGE}, immutable"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={SHORT_MAX_AGE}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response.make_conditional(request)
+
+
+@widget.get("/i18n/<language>.json")
+def catalog(language: str) -> Response:
+    """The widget's strings in ``language`` (English is built into the script)."""
+    if not _LANGUAGE.match(language):
+        abort(404)
+    try:
+        text = _static(f"i18n/{language}.json")
+    except FileNotFoundError:
+        abort(404)
+    response = Response(text, mimetype="application/json")
+    response.set_etag(hashlib.sha256(text.encode()).hexdigest()[:20])
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response.make_conditional(request)
