@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import http.client
+import ipaddress
 import json
 import math
 import multiprocessing
@@ -32,11 +33,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 #: The placeholder in a body template replaced by a unique string for each request.
 SEQ = "__SEQ__"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _JSON_START = "@@LOADGEN-JSON@@"
 _STOPPED = "@@LOADGEN-STOPPED@@"
 
@@ -95,7 +96,14 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
 
 
 def _check_host(host: str) -> None:
-    if host not in LOOPBACK and not host.startswith("127."):
+    """Refuse any target but this machine's loopback interface."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
         raise ValueError(f"the load generator only targets loopback addresses, not {host!r}")
 
 
@@ -113,7 +121,7 @@ class _Partial:
 class _Tickets:
     """Hands out at most ``limit`` request numbers across threads (or processes)."""
 
-    def __init__(self, limit: int, shared: object | None = None) -> None:
+    def __init__(self, limit: int, shared: Any = None) -> None:
         self._limit = limit
         self._shared = shared  # a multiprocessing.Value("q") for process mode
         self._lock = threading.Lock()
@@ -122,11 +130,11 @@ class _Tickets:
     def take(self) -> int | None:
         if self._shared is not None:
             value = self._shared
-            with value.get_lock():  # type: ignore[attr-defined]
-                number = int(value.value)  # type: ignore[attr-defined]
+            with value.get_lock():
+                number = int(value.value)
                 if number >= self._limit:
                     return None
-                value.value = number + 1  # type: ignore[attr-defined]
+                value.value = number + 1
                 return number
         with self._lock:
             if self._next >= self._limit:
@@ -136,7 +144,12 @@ class _Tickets:
 
 
 def _client_loop(
-    host: str, port: int, scenario: Scenario, deadline: float, tickets: _Tickets, tag: str,
+    host: str,
+    port: int,
+    scenario: Scenario,
+    deadline: float,
+    tickets: _Tickets,
+    tag: str,
     out: list[_Partial],
 ) -> None:
     connection = http.client.HTTPConnection(host, port, timeout=30)
@@ -173,8 +186,13 @@ def _client_loop(
 
 
 def _run_clients(
-    host: str, port: int, scenario: Scenario, clients: int, deadline: float,
-    tickets: _Tickets, tag: str,
+    host: str,
+    port: int,
+    scenario: Scenario,
+    clients: int,
+    deadline: float,
+    tickets: _Tickets,
+    tag: str,
 ) -> _Partial:
     out: list[_Partial] = []
     workers = [
@@ -198,20 +216,74 @@ def _run_clients(
     return merged
 
 
-_SHARED: object | None = None
-
-
-def _init_process(shared: object) -> None:
-    global _SHARED
-    _SHARED = shared
-
-
 def _process_main(
-    host: str, port: int, scenario: Scenario, clients: int, deadline_in: float, tag: str
-) -> _Partial:
-    deadline = time.monotonic() + deadline_in
-    tickets = _Tickets(scenario.max_requests, _SHARED)
-    return _run_clients(host, port, scenario, clients, deadline, tickets, tag)
+    sender: Any,
+    host: str,
+    port: int,
+    scenario: Scenario,
+    clients: int,
+    seconds: float,
+    tag: str,
+    shared: Any,
+) -> None:
+    """One client process: run its clients, send their measurements to the parent."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handlers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us on Ctrl-C
+    deadline = time.monotonic() + seconds
+    tickets = _Tickets(scenario.max_requests, shared)
+    sender.send(_run_clients(host, port, scenario, clients, deadline, tickets, tag))
+    sender.close()
+
+
+def _run_processes(
+    host: str, port: int, scenario: Scenario, processes: int, tag: str
+) -> tuple[list[_Partial], float]:
+    """Spread the clients over ``processes`` forked processes; always reaps them."""
+    context = multiprocessing.get_context("fork")
+    shared = context.Value("q", 0)
+    split = [scenario.concurrency // processes] * processes
+    for index in range(scenario.concurrency % processes):
+        split[index] += 1
+    receivers = []
+    children = []
+    try:
+        started = time.perf_counter()
+        for index, clients in enumerate(split):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_process_main,
+                args=(
+                    sender,
+                    host,
+                    port,
+                    scenario,
+                    clients,
+                    scenario.max_seconds,
+                    f"{tag}.p{index}",
+                    shared,
+                ),
+                daemon=True,
+            )
+            child.start()
+            sender.close()
+            receivers.append(receiver)
+            children.append(child)
+        limit = time.monotonic() + scenario.max_seconds + 120
+        parts: list[_Partial] = []
+        for receiver in receivers:
+            if not receiver.poll(max(0.0, limit - time.monotonic())):
+                raise TimeoutError("a load generator process did not report in time")
+            parts.append(receiver.recv())
+        elapsed = time.perf_counter() - started
+    finally:
+        for receiver in receivers:
+            receiver.close()
+        for child in children:
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+                child.join(timeout=5)
+    return parts, elapsed
 
 
 def run_python(
@@ -226,22 +298,9 @@ def run_python(
         tickets = _Tickets(scenario.max_requests)
         merged = _run_clients(host, port, scenario, scenario.concurrency, deadline, tickets, tag)
         tool = "python-threads"
+        elapsed = time.perf_counter() - started
     else:
-        context = multiprocessing.get_context("fork")
-        shared = context.Value("q", 0)
-        split = [scenario.concurrency // processes] * processes
-        for index in range(scenario.concurrency % processes):
-            split[index] += 1
-        with context.Pool(processes, initializer=_init_process, initargs=(shared,)) as pool:
-            started = time.perf_counter()
-            jobs = [
-                pool.apply_async(
-                    _process_main,
-                    (host, port, scenario, clients, scenario.max_seconds, f"{tag}.p{index}"),
-                )
-                for index, clients in enumerate(split)
-            ]
-            parts = [job.get(timeout=scenario.max_seconds + 120) for job in jobs]
+        parts, elapsed = _run_processes(host, port, scenario, processes, tag)
         merged = _Partial([], Counter(), 0, 0)
         for part in parts:
             merged.latencies.extend(part.latencies)
@@ -249,7 +308,6 @@ def run_python(
             merged.errors += part.errors
             merged.bytes_received += part.bytes_received
         tool = f"python-{processes}-processes"
-    elapsed = time.perf_counter() - started
     latencies = sorted(merged.latencies)
     done = len(latencies)
     return Result(
@@ -385,9 +443,7 @@ def _run_wrk_process(command: list[str], threads: int, timeout: float) -> tuple[
     stopped every worker thread; SIGINT wakes it so that it reports at once, with the
     duration it really ran.
     """
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     killer = threading.Timer(timeout, process.kill)
     killer.start()
     kept: list[str] = []
@@ -420,9 +476,7 @@ def run_wrk(host: str, port: int, scenario: Scenario, *, tag: str = "wrk") -> Re
     headers = ",".join(
         f"[{_lua_string(name)}]={_lua_string(value)}" for name, value in scenario.headers
     )
-    template = (
-        "nil" if scenario.body_template is None else _lua_string(scenario.body_template)
-    )
+    template = "nil" if scenario.body_template is None else _lua_string(scenario.body_template)
     script = _WRK_SCRIPT.format(
         method=_lua_string(scenario.method),
         path=_lua_string(scenario.path),
@@ -440,8 +494,15 @@ def run_wrk(host: str, port: int, scenario: Scenario, *, tag: str = "wrk") -> Re
         script_path = handle.name
     try:
         command = [
-            path, f"-t{threads}", f"-c{scenario.concurrency}", f"-d{seconds}s",
-            "--timeout", "30s", "-s", script_path, f"http://{host}:{port}/",
+            path,
+            f"-t{threads}",
+            f"-c{scenario.concurrency}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            script_path,
+            f"http://{host}:{port}/",
         ]
         returncode, output = _run_wrk_process(command, threads, seconds + 120)
     finally:
@@ -450,14 +511,15 @@ def run_wrk(host: str, port: int, scenario: Scenario, *, tag: str = "wrk") -> Re
     line = next((item for item in lines if item.startswith(_JSON_START)), None)
     if returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({returncode}): {output.strip()}")
-    data = json.loads(line[len(_JSON_START):])
+    data = json.loads(line[len(_JSON_START) :])
     statuses = {str(key): int(value) for key, value in sorted(data["statuses"].items())}
     requests = int(data["requests"])
     transport_errors = sum(int(data[key]) for key in ("connect", "read", "write", "timeout"))
     if transport_errors:
         statuses["transport-error"] = transport_errors
     unexpected = sum(
-        count for code, count in statuses.items()
+        count
+        for code, count in statuses.items()
         if code.isdigit() and int(code) not in scenario.expect
     )
     seconds_taken = int(data["duration_us"]) / 1e6
@@ -494,9 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-c", "--concurrency", type=int, default=8)
     parser.add_argument("-n", "--max-requests", type=int, default=10_000)
     parser.add_argument("-d", "--max-seconds", type=float, default=5.0)
-    parser.add_argument(
-        "--tool", choices=("wrk", "python", "python-processes"), default="python"
-    )
+    parser.add_argument("--tool", choices=("wrk", "python", "python-processes"), default="python")
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args(argv)
     parts = urlsplit(args.url)
@@ -505,8 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if parts.query:
         path = f"{path}?{parts.query}"
     scenario = Scenario(
-        name=path, path=path, concurrency=args.concurrency,
-        max_requests=args.max_requests, max_seconds=args.max_seconds,
+        name=path,
+        path=path,
+        concurrency=args.concurrency,
+        max_requests=args.max_requests,
+        max_seconds=args.max_seconds,
     )
     result = run(host, port, scenario, tool=args.tool, processes=args.processes)
     print(json.dumps(result.as_dict(), indent=2))

@@ -15,6 +15,7 @@ import re
 from importlib import resources
 
 from flask import Blueprint, Response, abort, current_app, request
+from werkzeug.wrappers import Response as BaseResponse
 
 widget = Blueprint("debatebox_widget", __name__)
 
@@ -27,7 +28,7 @@ _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
 
 
 def _static(name: str) -> str:
-    return resources.files("debatebox").joinpath("static", name).read_text(encoding="utf-8")
+    return (resources.files("debatebox") / "static" / name).read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,7 +50,7 @@ def script_version() -> str:
 
 
 @widget.get("/embed.js")
-def embed_js() -> Response:
+def embed_js() -> BaseResponse:
     data, etag = script()
     response = Response(data, mimetype="text/javascript")
     response.set_etag(etag)
@@ -63,7 +64,7 @@ def embed_js() -> Response:
 
 
 @widget.get("/i18n/<language>.json")
-def catalog(language: str) -> Response:
+def catalog(language: str) -> BaseResponse:
     """The widget's strings in ``language`` (English is built into the script)."""
     if not _LANGUAGE.match(language):
         abort(404)
