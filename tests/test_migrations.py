@@ -18,6 +18,7 @@ def test_migrated_schema_equals_models(empty_db_url: str) -> None:
     engine = create_engine(empty_db_url)
     try:
         assert migrate.current(engine) is None
+        assert not migrate.is_current(engine)
         migrate.upgrade(engine)
         assert migrate.current(engine) == migrate.head()
         with engine.connect() as conn:
@@ -27,6 +28,8 @@ def test_migrated_schema_equals_models(empty_db_url: str) -> None:
             assert compare_metadata(context, Base.metadata) == []
         migrate.upgrade(engine)  # a second run has nothing to do
         assert migrate.current(engine) == migrate.head()
+        assert migrate.is_current(engine)
+        assert migrate.upgrade_if_needed(engine) is False
     finally:
         engine.dispose()
 
@@ -68,3 +71,28 @@ def test_processes_upgrading_at_once_do_not_collide(empty_db_url: str) -> None:
     for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert out.strip() == migrate.head()
+
+
+def test_head_constant_matches_the_shipped_migrations() -> None:
+    assert migrate.head() == migrate.HEAD
+
+
+def test_a_current_server_never_loads_alembic(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/c.sqlite3"
+    script = (
+        "import sys; from debatebox.standalone import create_app;"
+        "create_app({'DEBATEBOX_DATABASE_URL': sys.argv[1], 'SECRET_KEY': 'k'},"
+        " instance_path=sys.argv[2]);"
+        "print('alembic' in sys.modules)"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script, url, f"{tmp_path}/instance"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]

@@ -44,7 +44,7 @@ def create_app(
     del box
     state = app.extensions["debatebox"]
     if state.settings.auto_upgrade:
-        migrate.upgrade(state.engine)
+        migrate.upgrade_if_needed(state.engine)
         state.engine.dispose()  # no pooled connection may cross a worker fork
 
     @app.get("/")

@@ -119,7 +119,7 @@ def page(
 
 def _nodes(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
     keys = list(result.keys())
-    nodes = [dict(zip(keys, row, strict=True)) for row in result]
+    nodes = [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
     for node in nodes:
         node["deleted"] = node["status"] == DELETED
     return nodes
