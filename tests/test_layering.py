@@ -29,7 +29,7 @@ LAYERS: dict[str, int] = {
     ),
     **dict.fromkeys(["moderation", "ratelimit", "validation"], 2),
     **dict.fromkeys(["comments", "threads"], 3),
-    **dict.fromkeys(["serialize"], 4),
+    **dict.fromkeys(["forms", "serialize"], 4),
     **dict.fromkeys(["web", "api", "views", "widget", "commands", "server"], 5),
     **dict.fromkeys(["extension"], 6),
     **dict.fromkeys(["standalone", "demo", "cli", "__init__"], 7),

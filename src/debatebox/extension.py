@@ -14,7 +14,7 @@ from .config import ConfigError, Settings
 from .ratelimit import PostLimiter
 from .state import DebateBoxState
 from .tokens import Signer
-from .views import thread_html, views
+from .views import script_tag, thread_html, views
 from .web import client_ip, close_session
 from .widget import widget
 
@@ -100,8 +100,14 @@ def _default_sqlite(app: Flask) -> str:
 
 
 class _JinjaHelpers:
-    """``debatebox`` in templates: ``{{ debatebox.thread("KEY", title="…") }}``."""
+    """``debatebox`` in templates: ``{{ debatebox.thread("KEY", title="…") }}`` renders a
+    thread with its no-JavaScript form, ``{{ debatebox.script() }}`` the widget's tag."""
 
     @staticmethod
     def thread(key: str, title: str = "", sort: str | None = None) -> Any:
         return thread_html(key, title=title, sort=sort)
+
+    @staticmethod
+    def script() -> Any:
+        """The widget's ``<script>`` tag, on its long-cached versioned URL."""
+        return script_tag()

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, abort, render_template, url_for
-from markupsafe import Markup
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup, escape
 
-from . import avatars, serialize, threads
-from .web import get_state, session
+from . import avatars, comments, serialize, threads
+from .errors import DebateBoxError
+from .forms import CommentForm
+from .web import client_ip, get_state, origin_allowed, own_origin, session
+from .widget import script_version
 
 views = Blueprint("debatebox", __name__, template_folder="templates")
 _DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
+#: Query parameters the server-rendered thread reads on the host page.
+REPLY_PARAM = "debatebox_reply"
+HELD_PARAM = "debatebox_held"
 
 
 @views.get("/avatar/<digest>.svg")
@@ -27,7 +44,7 @@ def avatar(digest: str) -> Response:
 
 
 def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup:
-    """The first page of thread ``key`` as HTML, for pages rendered on the server.
+    """The first page of thread ``key`` as HTML, with a comment form that needs no script.
 
     Exposed to Jinja as ``debatebox.thread(key)``; readers without JavaScript and search
     engines see the comments, and ``embed.js`` takes over where it runs.
@@ -49,13 +66,117 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
             with_email=s.gravatar,
         )
     )
-    base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
-    shaper = serialize.Shaper(base, gravatar=s.gravatar)
+    nodes = [_shaper().node(node) for node in page.roots]
+    title = title or (info.title if info else "")
+    here = _without_our_params(request.full_path if request.query_string else request.path)
+    form = CommentForm(
+        formdata=None,
+        thread=key,
+        title=title,
+        url=_without_our_params(request.url),
+        next=here,
+        form_token=state.signer.form_token(),
+        parent=request.args.get(REPLY_PARAM, ""),
+    )
+    replying_to = _find(nodes, form.parent.data)
+    if replying_to is None:
+        form.parent.data = ""
     context: dict[str, Any] = {
         "key": key,
-        "title": title or (info.title if info else ""),
+        "title": title,
         "count": info.count if info else 0,
-        "comments": [shaper.node(node) for node in page.roots],
+        "closed": bool(info and info.closed),
+        "comments": nodes,
         "more": page.next_cursor is not None,
+        "form": form,
+        "replying_to": replying_to,
+        "held": request.args.get(HELD_PARAM) is not None,
+        "reply_url": lambda comment_id: (
+            _with_param(here, REPLY_PARAM, str(comment_id)) + "#debatebox-form"
+        ),
+        "cancel_url": here + "#debatebox-form",
     }
     return Markup(render_template("debatebox/thread.html", **context))  # noqa: S704
+
+
+def script_tag() -> Markup:
+    """``<script>`` for the widget, on its versioned (long-cached) URL."""
+    src = url_for("debatebox_widget.embed_js", v=script_version())
+    return Markup(f'<script src="{escape(src)}" defer></script>')  # noqa: S704
+
+
+@views.post("/form/comments")
+def post_form() -> ResponseReturnValue:
+    """Where the server-rendered form posts; redirects back to the page it came from."""
+    state = get_state()
+    form = CommentForm()
+    back = form.next.data if _is_local(form.next.data) else "/"
+    if not form.validate_on_submit():
+        message = "This form has expired. Please post your comment again."
+        return _form_error(form, message, {}), 400
+    client = comments.Client(
+        address=client_ip(),
+        origin_allowed=origin_allowed(request.headers.get("Origin")),
+        page_origins=(own_origin(), *state.settings.origins),
+    )
+    try:
+        posted = comments.post(state, session(), form.comment_data(), client)
+    except DebateBoxError as error:
+        response = make_response(_form_error(form, error.message, error.fields), error.status)
+        if error.retry_after:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    if posted.published:
+        return redirect(f"{back}#comment-{posted.comment.id}", 303)
+    return redirect(_with_param(back, HELD_PARAM, "1") + "#debatebox-form", 303)
+
+
+def _form_error(form: CommentForm, message: str, fields: dict[str, str]) -> str:
+    """A small page with the problem and the reader's text, ready to post again."""
+    form.form_token.data = form.form_token.data or get_state().signer.form_token()
+    return render_template(
+        "debatebox/form_error.html",
+        form=form,
+        message=message,
+        fields=fields,
+        back=form.next.data if _is_local(form.next.data) else None,
+    )
+
+
+def _shaper() -> serialize.Shaper:
+    s = get_state().settings
+    base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
+    return serialize.Shaper(base, gravatar=s.gravatar)
+
+
+def _find(nodes: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
+    if not wanted or not wanted.isdigit():
+        return None
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if str(node["id"]) == wanted and not node["deleted"]:
+            return node
+        stack.extend(node["replies"])
+    return None
+
+
+def _is_local(url: str | None) -> bool:
+    """A path on this site (``/a?b``), never another host (``//evil``, ``https://…``)."""
+    return url is not None and url.startswith("/") and not url.startswith(("//", "/\\"))
+
+
+def _without_our_params(url: str) -> str:
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k not in (REPLY_PARAM, HELD_PARAM)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+
+
+def _with_param(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), (name, value)]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -1,0 +1,45 @@
+"""The server-rendered comment form, for readers without JavaScript.
+
+Flask-WTF supplies the CSRF protection; the fields' rules are not repeated here: the
+form's data goes to :func:`debatebox.comments.post` like a JSON request's does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+
+
+class CommentForm(FlaskForm):
+    """Field names match the JSON API's; labels match the widget's."""
+
+    class Meta:
+        csrf_field_name = "csrf_token"
+
+    thread = HiddenField()
+    title = HiddenField()
+    url = HiddenField()
+    parent = HiddenField()
+    next = HiddenField()
+    form_token = HiddenField()
+    homepage = StringField("Leave this field empty")
+    name = StringField("Name")
+    email = StringField("Email")
+    website = StringField("Website")
+    body = TextAreaField("Comment")
+
+    def comment_data(self) -> dict[str, Any]:
+        """The submitted fields in the shape :func:`debatebox.comments.post` takes."""
+        data: dict[str, Any] = {
+            name: getattr(self, name).data or ""
+            for name in ("thread", "title", "url", "name", "email", "website", "body")
+        }
+        data["form_token"] = self.form_token.data or None
+        data["homepage"] = self.homepage.data or ""
+        parent = (self.parent.data or "").strip()
+        data["parent"] = int(parent) if parent.isascii() and parent.isdigit() else None
+        if parent and data["parent"] is None:
+            data["parent"] = parent  # let validation name the problem
+        return data
