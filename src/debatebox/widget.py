@@ -17,10 +17,14 @@ from importlib import resources
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from .version import __version__
+
 widget = Blueprint("debatebox_widget", __name__)
 
 #: Placeholder in ``embed.js`` replaced by the stylesheet as a JSON string.
 CSS_PLACEHOLDER = '"__DEBATEBOX_CSS__"'
+#: Placeholder replaced by the package version (``DebateBox.version`` in the page).
+VERSION_PLACEHOLDER = '"__DEBATEBOX_VERSION__"'
 #: Seconds an unversioned ``embed.js`` may be used before it is revalidated.
 SHORT_MAX_AGE = 300
 LONG_MAX_AGE = 365 * 24 * 60 * 60
@@ -33,7 +37,11 @@ def _static(name: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _built_script() -> tuple[bytes, str]:
-    script = _static("embed.js").replace(CSS_PLACEHOLDER, json.dumps(_static("embed.css")))
+    script = (
+        _static("embed.js")
+        .replace(CSS_PLACEHOLDER, json.dumps(_static("embed.css")))
+        .replace(VERSION_PLACEHOLDER, json.dumps(__version__))
+    )
     data = script.encode("utf-8")
     return data, hashlib.sha256(data).hexdigest()[:20]
 

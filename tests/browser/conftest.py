@@ -114,6 +114,10 @@ class HostSite:
 def _host_app(site: HostSite) -> Flask:
     app = Flask("host-site")
 
+    @app.get("/favicon.ico")
+    def favicon() -> tuple[str, int]:
+        return "", 204  # browsers ask for it; a 404 would be logged as a console error
+
     @app.get("/<path:path>")
     def serve(path: str) -> str:
         found = site.pages.get(f"/{path}")

@@ -1,894 +1,880 @@
-/* debatebox widget: a thread of reader comments in a shadow root, through the JSON API.
-   Embedding, options, theming and the DOM structure: docs/embedding.md. */
+/* debatebox comment widget. Reference: docs/embedding.md */
 (function () {
-  "use strict";
-  if (window.DebateBox) return;
+"use strict";
+if (window.DebateBox) return;
 
-  const CSS = "__DEBATEBOX_CSS__";
-  const VERSION = "0.1.0";
+const CSS = "__DEBATEBOX_CSS__";
+const VERSION = "__DEBATEBOX_VERSION__";
 
-  // Every English string. Translations (static/i18n/<lang>.json) use the same flat keys;
-  // plural forms are objects keyed by Intl.PluralRules categories.
-  const EN = {
-    comments: { one: "{n} comment", other: "{n} comments" },
-    loading: "Loading comments…",
-    load_failed: "Comments could not be loaded.",
-    retry: "Try again",
-    empty: "No comments yet.",
-    sort: "Sort order",
-    oldest: "Oldest first",
-    newest: "Newest first",
-    load_more: "Load more comments",
-    loaded: { one: "{n} more comment loaded.", other: "{n} more comments loaded." },
-    reply: "Reply",
-    replying_to: "Replying to {name}",
-    cancel: "Cancel",
-    edit: "Edit",
-    edit_text: "Edit your text",
-    save: "Save",
-    delete: "Delete",
-    confirm_delete: "Delete this comment?",
-    yes_delete: "Yes, delete",
-    deleted: "Comment deleted",
-    edited: "edited",
-    pending: "awaiting moderation",
-    in_reply_to: "in reply to {name}, #{label}",
-    deleted_author: "a deleted comment",
-    hide_replies: "Hide replies",
-    show_replies: { one: "Show {n} reply", other: "Show {n} replies" },
-    name: "Name",
-    email: "Email",
-    website: "Website",
-    comment: "Comment",
-    optional: "(optional)",
-    email_note: "Your email will not be published.",
-    markdown: "Markdown works: *italic*, **bold**, [link](https://example.org), > quote, `code`.",
-    preview: "Preview",
-    preview_empty: "Nothing to preview yet.",
-    post: "Post comment",
-    closed: "This discussion is closed for new comments.",
-    published: "Your comment was published.",
-    held: "Your comment is awaiting moderation. Until it is approved, only you can see it.",
-    saved: "Your changes were saved.",
-    removed: "Your comment was deleted.",
-    err_invalid: "Please correct the marked fields.",
-    err_network: "The comment server cannot be reached. Check your connection and try again; your text is kept.",
-    err_server: "The comment server has a problem. Please try again in a moment; your text is kept.",
-    err_rate_limited: {
-      one: "You are posting too fast. Please wait {n} second.",
-      other: "You are posting too fast. Please wait {n} seconds.",
-    },
-    err_thread_closed: "This discussion is closed for new comments.",
-    err_edit_window_over: "The time for changing this comment is over.",
-    err_deleted: "This comment was already deleted.",
-    err_bad_token: "This comment can no longer be changed from this browser.",
-    err_origin_not_allowed: "This site is not allowed to post comments here.",
-  };
+// English strings; catalogs in i18n/<lang>.json use the same keys (plurals by Intl.PluralRules).
+const EN = {
+  comments: { one: "{n} comment", other: "{n} comments" },
+  loading: "Loading comments…",
+  load_failed: "Comments could not be loaded.",
+  retry: "Try again",
+  empty: "No comments yet.",
+  sort: "Sort order",
+  oldest: "Oldest first",
+  newest: "Newest first",
+  load_more: "Load more comments",
+  loaded: { one: "{n} more comment loaded.", other: "{n} more comments loaded." },
+  reply: "Reply",
+  replying_to: "Replying to {name}",
+  cancel: "Cancel",
+  edit: "Edit",
+  edit_text: "Edit your text",
+  save: "Save",
+  delete: "Delete",
+  confirm_delete: "Delete this comment?",
+  yes_delete: "Yes, delete",
+  deleted: "Comment deleted",
+  edited: "edited",
+  pending: "awaiting moderation",
+  in_reply_to: "in reply to {name}, #{label}",
+  deleted_author: "a deleted comment",
+  hide_replies: "Hide replies",
+  show_replies: { one: "Show {n} reply", other: "Show {n} replies" },
+  name: "Name",
+  email: "Email",
+  website: "Website",
+  comment: "Comment",
+  optional: "(optional)",
+  email_note: "Your email will not be published.",
+  markdown: "Markdown works: *italic*, **bold**, [link](https://…), > quote, `code`.",
+  preview: "Preview",
+  preview_empty: "Nothing to preview yet.",
+  post: "Post comment",
+  closed: "This discussion is closed for new comments.",
+  published: "Your comment was published.",
+  held: "Your comment is awaiting moderation; until it is approved, only you can see it.",
+  saved: "Your changes were saved.",
+  removed: "Your comment was deleted.",
+  err_invalid: "Please correct the marked fields.",
+  err_network: "Cannot reach the comment server. Your text is kept; please try again.",
+  err_server: "The comment server has a problem. Your text is kept; please try again soon.",
+  err_rate_limited: {
+    one: "You are posting too fast. Please wait {n} second.",
+    other: "You are posting too fast. Please wait {n} seconds.",
+  },
+  err_thread_closed: "This discussion is closed for new comments.",
+  err_edit_window_over: "The time for changing this comment is over.",
+  err_deleted: "This comment was already deleted.",
+  err_bad_token: "This comment can no longer be changed from this browser.",
+  err_origin_not_allowed: "This site is not allowed to post comments here.",
+};
 
-  const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
-  const BASE = script ? script.src.replace(/\/embed\.js([?#].*)?$/, "") : "";
-  const API = BASE + "/api/";
-  const EVENTS = ["click", "submit", "input"];
-  const DAY = 864e5;
-  const boxes = new Map();
-  const translators = {};
-  let config = null;
-  let uid = 0;
+const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
+const BASE = script ? script.src.replace(/\/embed\.js([?#].*)?$/, "") : "";
+const API = BASE + "/api/";
+const EVENTS = ["click", "submit", "input"];
+const DAY = 864e5;
+const boxes = new Map();
+const translators = {};
+let config = null;
+let uid = 0;
 
-  // Helpers ---------------------------------------------------------------------------
-
-  /** An element; attributes via setAttribute (never HTML), children as nodes or text. */
-  function h(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    for (const k in attrs) {
-      const v = attrs[k];
-      if (v == null || v === false) continue;
-      if (k == "class") e.className = v;
-      else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of kids.flat()) if (c != null) e.append(c);
-    return e;
+// Elements are built with setAttribute/append only; children may be nodes or text.
+function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v == null || v === false) continue;
+    if (k == "class") e.className = v;
+    else e.setAttribute(k, v === true ? "" : v);
   }
+  for (const c of kids.flat()) if (c != null) e.append(c);
+  return e;
+}
 
-  /** The URL when it is http(s), else null. */
-  function web(url) {
-    try {
-      const u = new URL(url);
-      return u.protocol == "http:" || u.protocol == "https:" ? u.href : null;
-    } catch (e) {
-      return null;
-    }
+// Buttons name their action in data-a; the shadow root handles every click.
+function button(action, text, attrs) {
+  return h("button", Object.assign({ type: "button", "data-a": action }, attrs), text);
+}
+
+function web(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol == "http:" || u.protocol == "https:" ? u.href : null;
+  } catch (e) {
+    return null;
   }
+}
 
-  function load(key) {
-    try {
-      return JSON.parse(localStorage.getItem("debatebox|" + key));
-    } catch (e) {
-      return null;
-    }
+function load(key) {
+  try {
+    return JSON.parse(localStorage.getItem("debatebox|" + key));
+  } catch (e) {
+    return null;
   }
+}
 
-  function store(key, value) {
-    try {
-      if (value == null) localStorage.removeItem("debatebox|" + key);
-      else localStorage.setItem("debatebox|" + key, JSON.stringify(value));
-    } catch (e) {
-      /* storage disabled or full: the widget still works, it just forgets */
-    }
+function store(key, value) {
+  try {
+    if (value == null) localStorage.removeItem("debatebox|" + key);
+    else localStorage.setItem("debatebox|" + key, JSON.stringify(value));
+  } catch (e) {
+    // storage off or full
   }
+}
 
-  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
-  function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
+}
+
+// → {s: status or 0 when offline, d: JSON, wait: Retry-After}
+async function api(path, method, body, headers) {
+  const init = { method: method || "GET", headers: headers || {}, mode: "cors", credentials: "omit" };
+  if (body) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
   }
-
-  /** fetch → {s: status (0 when the network failed), d: JSON body, wait: Retry-After}. */
-  async function api(path, method, body, headers) {
-    const init = { method: method || "GET", headers: headers || {}, mode: "cors", credentials: "omit" };
-    if (body) {
-      init.body = JSON.stringify(body);
-      init.headers["Content-Type"] = "application/json";
-    }
-    try {
-      const r = await fetch(API + path, init);
-      const d = await r.json().catch(() => null);
-      return { s: r.status, d: d || {}, wait: +r.headers.get("Retry-After") || 0 };
-    } catch (e) {
-      return { s: 0, d: {} };
-    }
+  try {
+    const r = await fetch(API + path, init);
+    const d = await r.json().catch(() => null);
+    return { s: r.status, d: d || {}, wait: +r.headers.get("Retry-After") || 0 };
+  } catch (e) {
+    return { s: 0, d: {} };
   }
+}
 
-  /** GET /api/config, shared by every thread of the page; null when it failed. */
-  function getConfig() {
-    return config || (config = api("config").then((r) => (r.s == 200 ? r.d : (config = null))));
+function getConfig() {
+  return config || (config = api("config").then((r) => (r.s == 200 ? r.d : (config = null))));
+}
+
+function langOf(el, o) {
+  const l = ((o && o.lang) || el.getAttribute("data-debatebox-lang") || document.documentElement.lang || "en")
+    .split("-")[0]
+    .toLowerCase();
+  return /^[a-z]{2}$/.test(l) ? l : "en";
+}
+
+function translator(lang) {
+  if (!translators[lang]) {
+    const catalog =
+      lang == "en"
+        ? Promise.resolve({})
+        : fetch(BASE + "/i18n/" + lang + ".json", { mode: "cors", credentials: "omit" })
+            .then((r) => (r.ok ? r.json() : {}))
+            .catch(() => ({}));
+    translators[lang] = catalog.then((cat) => {
+      cat = cat || {};
+      const plural = new Intl.PluralRules(lang);
+      const num = new Intl.NumberFormat(lang);
+      return (key, vars) => {
+        vars = vars || {};
+        let s = cat[key] != null ? cat[key] : EN[key];
+        if (s && typeof s == "object") s = s[plural.select(vars.n)] || s.other || EN[key].other;
+        return s == null
+          ? ""
+          : String(s).replace(/\{(\w+)\}/g, (m, k) =>
+              vars[k] == null ? m : typeof vars[k] == "number" ? num.format(vars[k]) : vars[k]);
+      };
+    });
   }
+  return translators[lang];
+}
 
-  function langOf(el, o) {
-    const l = ((o && o.lang) || el.getAttribute("data-debatebox-lang") || document.documentElement.lang || "en")
-      .split("-")[0]
-      .toLowerCase();
-    return /^[a-z]{2}$/.test(l) ? l : "en";
-  }
+const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
 
-  /** A promise of t(key, vars) for a language: its catalog, English for missing keys. */
-  function translator(lang) {
-    if (!translators[lang]) {
-      const catalog =
-        lang == "en"
-          ? Promise.resolve({})
-          : fetch(BASE + "/i18n/" + lang + ".json", { mode: "cors", credentials: "omit" })
-              .then((r) => (r.ok ? r.json() : {}))
-              .catch(() => ({}));
-      translators[lang] = catalog.then((cat) => {
-        cat = cat || {};
-        const plural = new Intl.PluralRules(lang);
-        const num = new Intl.NumberFormat(lang);
-        return (key, vars) => {
-          vars = vars || {};
-          let s = cat[key] != null ? cat[key] : EN[key];
-          if (s && typeof s == "object") s = s[plural.select(vars.n)] || s.other || EN[key].other;
-          return s == null
-            ? ""
-            : String(s).replace(/\{(\w+)\}/g, (m, k) =>
-                vars[k] == null ? m : typeof vars[k] == "number" ? num.format(vars[k]) : vars[k]);
-        };
-      });
-    }
-    return translators[lang];
-  }
+function ago(rtf, date) {
+  const s = Math.min(0, (date - Date.now()) / 1e3);
+  const [unit, size] = UNITS.find((u) => -s >= u[1]) || UNITS[6];
+  return rtf.format(Math.round(s / size), unit);
+}
 
-  const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+function create(el, opts) {
+  const o = opts || {};
+  const attr = (name) => el.getAttribute("data-debatebox-" + name);
+  const key = String((o.thread != null ? o.thread : attr("thread")) || "").trim() || location.pathname;
+  const title = String(o.title || attr("title") || document.title || "").slice(0, 300);
+  const pageUrl = o.url || location.href.split("#")[0];
+  const theme = o.theme || attr("theme");
+  const limit = parseInt(o.pageSize || attr("page-size"), 10) || null;
+  const wantDepth = parseInt(o.maxDepth != null ? o.maxDepth : attr("max-depth"), 10);
+  const lang = langOf(el, o);
+  const id = "db" + ++uid;
+  const S = BASE + "|" + key + "|";
+  const byId = new Map();
+  const timers = [];
+  let sort = /^(oldest|newest)$/.test(o.sort || attr("sort")) ? o.sort || attr("sort") : null;
+  let t, cfg, rtf, dtf, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
+  let head, slot, bar, note, list, moreBtn, alert, live, form, parentId = 0, sig, idemKey, carry = {};
+  let owns = (load(S + "mine") || []).filter((m) => m.keep > Date.now());
+  const root = h("div", { class: "db", "data-theme": /^(dark|light)$/.test(theme) ? theme : "auto", lang });
 
-  function ago(rtf, date) {
-    const s = Math.min(0, (date - Date.now()) / 1e3);
-    const [unit, size] = UNITS.find((u) => -s >= u[1]) || UNITS[6];
-    return rtf.format(Math.round(s / size), unit);
-  }
+  const saveOwns = () => store(S + "mine", owns);
+  const token = (cid) => owns.find((m) => m.id == cid && m.exp > Date.now());
+  const drafts = () => load(S + "drafts") || {};
+  const field = (n) => form.elements.namedItem(n);
+  const find = (cid) => sr.getElementById("comment-" + cid);
+  const idOf = (li) => +li.id.slice(8);
+  const ref = (c) => ({ id: c.id, author: c.author, label: c.label });
 
-  // One thread ------------------------------------------------------------------------
-
-  function create(el, opts) {
-    const o = opts || {};
-    const attr = (name) => el.getAttribute("data-debatebox-" + name);
-    const key = String((o.thread != null ? o.thread : attr("thread")) || "").trim() || location.pathname;
-    const title = String(o.title || attr("title") || document.title || "").slice(0, 300);
-    const pageUrl = o.url || location.href.split("#")[0];
-    const theme = o.theme || attr("theme");
-    const limit = parseInt(o.pageSize || attr("page-size"), 10) || null;
-    const wantDepth = parseInt(o.maxDepth != null ? o.maxDepth : attr("max-depth"), 10);
-    const lang = langOf(el, o);
-    const id = "db" + ++uid;
-    const S = BASE + "|" + key + "|";
-    const byId = new Map();
-    const timers = [];
-    let sort = /^(oldest|newest)$/.test(o.sort || attr("sort")) ? o.sort || attr("sort") : null;
-    let t, cfg, rtf, dtf, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
-    let head, slot, bar, note, list, moreBtn, alert, live, form, parentId = 0, sig, idemKey;
-    let owns = (load(S + "mine") || []).filter((m) => m.keep > Date.now());
-    const root = h("div", { class: "db", "data-theme": /^(dark|light)$/.test(theme) ? theme : "auto", lang });
-
-    const saveOwns = () => store(S + "mine", owns);
-    const token = (cid) => owns.find((m) => m.id == cid && m.exp > Date.now());
-    const drafts = () => load(S + "drafts") || {};
-    const field = (n) => form.elements.namedItem(n);
-    const find = (cid) => sr.getElementById("comment-" + cid);
-    const idOf = (li) => +li.id.slice(8);
-    const ref = (c) => ({ id: c.id, author: c.author, label: c.label });
-
-    function attach() {
-      if (!sr) {
-        try {
-          sr = el.shadowRoot || el.attachShadow({ mode: "open" });
-        } catch (e) {
-          sr = el.appendChild(h("div")).attachShadow({ mode: "open" });
-        }
-        for (const type of EVENTS) sr.addEventListener(type, on);
+  function attach() {
+    if (!sr) {
+      // The widget replaces a server-rendered (no-JS) form; what was typed in it moves over.
+      for (const f of el.querySelectorAll("form")) {
+        carry = Object.fromEntries(new FormData(f));
+        f.remove();
       }
-      if (root.parentNode != sr) sr.replaceChildren(h("style", null, CSS), root);
-    }
-
-    function say(text) {
-      live.textContent = "";
-      setTimeout(() => (live.textContent = text), 100);
-    }
-
-    function errText(r) {
-      if (!r.s) return t("err_network");
-      if (r.s == 429) return t("err_rate_limited", { n: r.wait || 60 });
-      if (r.s >= 500) return t("err_server");
-      return (r.s != 422 && t("err_" + r.d.error)) || r.d.message || t("err_server");
-    }
-
-    function page(from) {
-      const q = { thread: key, sort, limit, cursor: from };
-      return api("comments?" + new URLSearchParams(Object.entries(q).filter((e) => e[1] != null)));
-    }
-
-    async function start() {
-      const pageP = page(null);
-      t = await translator(lang);
-      rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
-      dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
-      if (!el.children.length || sr) {
-        attach();
-        root.replaceChildren(h("p", { class: "db-note" }, t("loading")));
+      try {
+        sr = el.shadowRoot || el.attachShadow({ mode: "open" });
+      } catch (e) {
+        sr = el.appendChild(h("div")).attachShadow({ mode: "open" });
       }
-      const [c, r] = await Promise.all([getConfig(), pageP]);
+      for (const type of EVENTS) sr.addEventListener(type, on);
+    }
+    if (root.parentNode != sr) sr.replaceChildren(h("style", null, CSS), root);
+  }
+
+  function say(text) {
+    live.textContent = "";
+    setTimeout(() => (live.textContent = text), 100);
+  }
+
+  function errText(r) {
+    if (!r.s) return t("err_network");
+    if (r.s == 429) return t("err_rate_limited", { n: r.wait || 60 });
+    if (r.s >= 500) return t("err_server");
+    return (r.s != 422 && t("err_" + r.d.error)) || r.d.message || t("err_server");
+  }
+
+  function page(from) {
+    const q = { thread: key, sort, limit, cursor: from };
+    return api("comments?" + new URLSearchParams(Object.entries(q).filter((e) => e[1] != null)));
+  }
+
+  async function start() {
+    const pageP = page(null);
+    t = await translator(lang);
+    rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+    dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
+    if (!el.children.length || sr) {
+      attach();
+      root.replaceChildren(h("p", { class: "db-note" }, t("loading")));
+    }
+    const [c, r] = await Promise.all([getConfig(), pageP]);
+    if (dead) return;
+    cfg = c;
+    if (!c || r.s != 200) return failed();
+    cap = wantDepth >= 0 ? Math.min(wantDepth, c.max_depth) : c.max_depth;
+    render(r);
+    reopen();
+    hash();
+  }
+
+  function failed() {
+    if (!sr && el.children.length) return; // keep the server-rendered thread
+    attach();
+    list = null;
+    root.replaceChildren(
+      h("p", { class: "db-msg", role: "alert" }, t("load_failed")),
+      button("retry", t("retry")),
+    );
+  }
+
+  function skeleton() {
+    head = h("h2", { class: "db-cnt", tabindex: "-1" });
+    slot = h("div", { class: "db-top" });
+    bar = h("div", { class: "db-bar", role: "group", "aria-label": t("sort") },
+      ["oldest", "newest"].map((v) => button("sort", t(v), { "data-v": v })));
+    note = h("p", { class: "db-note" });
+    list = h("ol", { class: "db-list" });
+    moreBtn = button("more", t("load_more"), { class: "db-more" });
+    alert = h("p", { class: "db-msg", role: "alert" });
+    live = h("div", { class: "db-sr", role: "status", "aria-live": "polite" });
+    root.replaceChildren(head, slot, bar, note, list, moreBtn, alert, live);
+  }
+
+  function render(r) {
+    attach();
+    if (!list) skeleton();
+    const th = r.d.thread;
+    count = th.count;
+    closed = th.closed;
+    sort = r.d.sort;
+    cursor = r.d.next_cursor;
+    if (form && parentId) home();
+    if (!closed && !form) form = makeForm();
+    slot.replaceChildren(closed ? h("p", { class: "db-note" }, t("closed")) : form);
+    timers.splice(0).forEach(clearTimeout);
+    byId.clear();
+    list.replaceChildren();
+    const frag = document.createDocumentFragment();
+    fill(frag, r.d.comments, 0);
+    list.append(frag);
+    alert.textContent = "";
+    pending();
+    chrome();
+  }
+
+  function chrome() {
+    head.textContent = t("comments", { n: count });
+    note.textContent = list.firstChild ? "" : t("empty");
+    bar.hidden = !list.firstChild;
+    for (const b of bar.children) b.setAttribute("aria-pressed", b.dataset.v == sort);
+    moreBtn.hidden = !cursor;
+  }
+
+  // At the display cap, deeper replies follow flat, with "in reply to".
+  function fill(ol, comments, d) {
+    for (const c of comments) {
+      const old = find(c.id);
+      if (old) old.remove();
+      ol.append(item(c, d));
+      if (d >= cap && c.replies && c.replies.length) {
+        fill(ol, c.replies.map((r) => ((r.reply_to = r.reply_to || ref(c)), r)), d);
+      }
+    }
+  }
+
+  function item(c, d) {
+    byId.set(c.id, c);
+    const li = h("li", { class: "db-c", id: "comment-" + c.id, "data-d": d }, article(c));
+    if (d < cap && c.replies && c.replies.length) {
+      const ol = h("ol", { class: "db-r", id: id + "-r" + c.id });
+      fill(ol, c.replies, d + 1);
+      li.append(ol);
+    }
+    actions(li);
+    return li;
+  }
+
+  function article(c) {
+    if (c.deleted) return h("article", { class: "db-a db-del" }, h("p", { class: "db-ts" }, t("deleted")));
+    const site = c.website && web(c.website);
+    const date = new Date(c.created);
+    const body = h("div", { class: "db-b" });
+    body.innerHTML = c.html || ""; // sanitised by the server
+    const rt = c.reply_to;
+    return h("article", { class: c.status == "pending" ? "db-a db-pend" : "db-a" },
+      h("header", { class: "db-h" },
+        c.avatar && web(c.avatar) ? h("img", { class: "db-av", src: c.avatar, alt: "", width: 32, height: 32, loading: "lazy" }) : null,
+        site ? h("a", { class: "db-n", href: site, rel: "nofollow ugc noopener" }, c.author) : h("b", { class: "db-n" }, c.author),
+        c.label ? h("span", { class: "db-l" }, "#" + c.label) : null,
+        h("a", { class: "db-t", href: "#comment-" + c.id }, h("time", { datetime: c.created, title: dtf.format(date) }, ago(rtf, date))),
+        c.edited ? h("span", { class: "db-e", title: dtf.format(new Date(c.edited)) }, t("edited")) : null,
+        c.status == "pending" ? h("span", { class: "db-p" }, t("pending")) : null),
+      rt ? h("p", { class: "db-rt" }, h("a", { href: "#comment-" + rt.id }, t("in_reply_to", { name: rt.author || t("deleted_author"), label: rt.label }))) : null,
+      body);
+  }
+
+  function actions(li) {
+    const cid = idOf(li);
+    const c = byId.get(cid);
+    const mine = !c.deleted && token(cid);
+    const ol = li.querySelector(":scope>ol");
+    const box = h("div", { class: "db-act" },
+      !closed && !c.deleted && c.status != "pending" ? button("reply", t("reply")) : null,
+      mine ? [button("edit", t("edit")), button("del", t("delete"))] : null,
+      ol && ol.firstChild
+        ? button("tog", ol.hidden ? t("show_replies", { n: ol.querySelectorAll("li").length }) : t("hide_replies"),
+            { "aria-expanded": String(!ol.hidden), "aria-controls": ol.id })
+        : null);
+    const old = li.firstChild.querySelector(".db-act");
+    if (old) old.replaceWith(box);
+    else li.firstChild.append(box);
+    box.hidden = !!li.firstChild.querySelector(".db-ef"); // while editing
+    if (mine) timers.push(setTimeout(() => li.isConnected && actions(li), mine.exp - Date.now() + 50));
+    return box;
+  }
+
+  function place(c) {
+    const p = c.parent && find(c.parent);
+    if (c.parent && !p) return null;
+    const old = find(c.id);
+    if (old) old.remove();
+    let ol = list;
+    let d = 0;
+    if (p) {
+      d = +p.dataset.d;
+      if (d < cap) {
+        d++;
+        ol = p.querySelector(":scope>ol") || p.appendChild(h("ol", { class: "db-r", id: id + "-r" + c.parent }));
+        ol.hidden = false;
+      } else {
+        ol = p.parentNode;
+        c.reply_to = c.reply_to || ref(byId.get(c.parent));
+      }
+    }
+    const li = item(c, d);
+    if (p || sort != "newest") ol.append(li);
+    else ol.prepend(li);
+    if (p) actions(p);
+    chrome();
+    return li;
+  }
+
+  // Held comments are shown to their author only, from localStorage.
+  function pending() {
+    for (const m of owns) if (m.pend && !byId.has(m.id)) place(m.pend);
+  }
+
+  function hash(tries) {
+    const m = /^#comment-(\d+)$/.exec(location.hash);
+    if (!m || !list) return;
+    const li = find(m[1]);
+    if (!li) {
+      if (cursor && (tries || 0) < 20) more().then(() => hash((tries || 0) + 1));
+      return;
+    }
+    for (let p = li.parentNode; p != list; p = p.parentNode) {
+      if (p.hidden) {
+        p.hidden = false;
+        actions(p.parentNode);
+      }
+    }
+    for (const x of sr.querySelectorAll(".db-hl")) x.classList.remove("db-hl");
+    li.classList.add("db-hl");
+    li.tabIndex = -1;
+    li.focus({ preventScroll: true });
+    li.scrollIntoView({ block: "start" });
+  }
+
+  function more() {
+    return loading || (loading = (async () => {
+      const r = await page(cursor);
+      loading = null;
       if (dead) return;
-      cfg = c;
-      if (!c || r.s != 200) return failed();
-      cap = wantDepth >= 0 ? Math.min(wantDepth, c.max_depth) : c.max_depth;
-      render(r);
-      reopen();
-    }
-
-    function failed() {
-      if (!sr && el.children.length) return; // keep the server-rendered thread
-      attach();
-      list = null;
-      root.replaceChildren(
-        h("p", { class: "db-msg", role: "alert" }, t("load_failed")),
-        h("button", { type: "button", "data-a": "retry" }, t("retry")),
-      );
-    }
-
-    function skeleton() {
-      head = h("h2", { class: "db-cnt", tabindex: "-1" });
-      slot = h("div", { class: "db-top" });
-      bar = h("div", { class: "db-bar", role: "group", "aria-label": t("sort") },
-        ["oldest", "newest"].map((v) => h("button", { type: "button", "data-a": "sort", "data-v": v }, t(v))));
-      note = h("p", { class: "db-note" });
-      list = h("ol", { class: "db-list" });
-      moreBtn = h("button", { type: "button", class: "db-more", "data-a": "more" }, t("load_more"));
-      alert = h("p", { class: "db-msg", role: "alert" });
-      live = h("div", { class: "db-sr", role: "status", "aria-live": "polite" });
-      root.replaceChildren(head, slot, bar, note, list, moreBtn, alert, live);
-    }
-
-    /** Render a first page: the whole list again, the form kept as typed. */
-    function render(r) {
-      attach();
-      if (!list) skeleton();
-      const th = r.d.thread;
-      count = th.count;
-      closed = th.closed;
-      sort = r.d.sort;
+      if (r.s != 200) return void (alert.textContent = errText(r));
       cursor = r.d.next_cursor;
-      if (form && parentId) home();
-      if (!closed && !form) form = makeForm();
-      slot.replaceChildren(closed ? h("p", { class: "db-note" }, t("closed")) : form);
-      timers.forEach(clearTimeout);
-      byId.clear();
-      list.replaceChildren();
+      count = r.d.thread.count;
       const frag = document.createDocumentFragment();
       fill(frag, r.d.comments, 0);
+      const first = frag.firstChild;
       list.append(frag);
       alert.textContent = "";
       pending();
       chrome();
-      hash();
-    }
-
-    /** Heading, empty note, sort buttons and "Load more" after any change. */
-    function chrome() {
-      head.textContent = t("comments", { n: count });
-      note.textContent = list.firstChild ? "" : t("empty");
-      bar.hidden = !list.firstChild;
-      for (const b of bar.children) b.setAttribute("aria-pressed", b.dataset.v == sort);
-      moreBtn.hidden = !cursor;
-    }
-
-    /** Append comments at display depth d; at the display cap, deeper replies follow flat. */
-    function fill(ol, comments, d) {
-      for (const c of comments) {
-        const old = find(c.id);
-        if (old) old.remove();
-        ol.append(item(c, d));
-        if (d >= cap && c.replies && c.replies.length) {
-          fill(ol, c.replies.map((r) => ((r.reply_to = r.reply_to || ref(c)), r)), d);
-        }
+      say(t("loaded", { n: r.d.comments.length }));
+      if (!cursor && first) {
+        first.tabIndex = -1;
+        first.focus();
       }
-    }
+    })());
+  }
 
-    function item(c, d) {
-      byId.set(c.id, c);
-      const li = h("li", { class: "db-c", id: "comment-" + c.id, "data-d": d }, article(c));
-      if (d < cap && c.replies && c.replies.length) {
-        const ol = h("ol", { class: "db-r", id: id + "-r" + c.id });
-        fill(ol, c.replies, d + 1);
-        li.append(ol);
-      }
-      actions(li);
-      return li;
-    }
+  async function refresh() {
+    if (!list) return start();
+    const r = await page(null);
+    if (!dead) r.s == 200 ? render(r) : (alert.textContent = errText(r));
+  }
 
-    function article(c) {
-      if (c.deleted) return h("article", { class: "db-a db-del" }, h("p", { class: "db-ts" }, t("deleted")));
-      const a = h("article", { class: c.status == "pending" ? "db-a db-pend" : "db-a" });
-      const site = c.website && web(c.website);
-      const date = new Date(c.created);
-      const body = h("div", { class: "db-b" });
-      body.innerHTML = c.html || ""; // sanitised by the server
-      const rt = c.reply_to;
-      a.append(
-        h("header", { class: "db-h" },
-          c.avatar && web(c.avatar) ? h("img", { class: "db-av", src: c.avatar, alt: "", width: 32, height: 32, loading: "lazy" }) : null,
-          site ? h("a", { class: "db-n", href: site, rel: "nofollow ugc noopener" }, c.author) : h("b", { class: "db-n" }, c.author),
-          c.label ? h("span", { class: "db-l" }, "#" + c.label) : null,
-          h("a", { class: "db-t", href: "#comment-" + c.id }, h("time", { datetime: c.created, title: dtf.format(date) }, ago(rtf, date))),
-          c.edited ? h("span", { class: "db-e", title: dtf.format(new Date(c.edited)) }, t("edited")) : null,
-          c.status == "pending" ? h("span", { class: "db-p" }, t("pending")) : null),
-        rt ? h("p", { class: "db-rt" }, h("a", { href: "#comment-" + rt.id }, t("in_reply_to", { name: rt.author || t("deleted_author"), label: rt.label }))) : null,
-        body,
-      );
-      return a;
-    }
-
-    /** (Re)build a comment's buttons: Reply, Edit/Delete while its token lasts, collapse. */
-    function actions(li) {
-      const cid = idOf(li);
-      const c = byId.get(cid);
-      const mine = !c.deleted && token(cid);
-      const ol = li.querySelector(":scope>ol");
-      const b = (a, text, more) => h("button", Object.assign({ type: "button", "data-a": a }, more), text);
-      const box = h("div", { class: "db-act" },
-        !closed && !c.deleted && c.status != "pending" ? b("reply", t("reply")) : null,
-        mine ? [b("edit", t("edit")), b("del", t("delete"))] : null,
-        ol && ol.firstChild
-          ? b("tog", ol.hidden ? t("show_replies", { n: ol.querySelectorAll("li").length }) : t("hide_replies"),
-              { "aria-expanded": !ol.hidden, "aria-controls": ol.id })
-          : null);
-      const old = li.firstChild.querySelector(".db-act");
-      if (old) old.replaceWith(box);
-      else li.firstChild.append(box);
-      if (mine) timers.push(setTimeout(() => li.isConnected && actions(li), mine.exp - Date.now() + 50));
-      return box;
-    }
-
-    /** Insert one comment (just posted, or held and remembered) where it belongs. */
-    function place(c) {
-      const p = c.parent && find(c.parent);
-      if (c.parent && !p) return null;
-      const old = find(c.id);
-      if (old) old.remove();
-      let ol = list;
-      let d = 0;
-      if (p) {
-        d = +p.dataset.d;
-        if (d < cap) {
-          d++;
-          ol = p.querySelector(":scope>ol") || p.appendChild(h("ol", { class: "db-r", id: id + "-r" + c.parent }));
-          ol.hidden = false;
-        } else {
-          ol = p.parentNode;
-          c.reply_to = c.reply_to || ref(byId.get(c.parent));
-        }
-      }
-      const li = item(c, d);
-      if (p || sort != "newest") ol.append(li);
-      else ol.prepend(li);
-      if (p) actions(p);
-      chrome();
-      return li;
-    }
-
-    /** The reader's own held comments, kept in localStorage, shown to them only. */
-    function pending() {
-      for (const m of owns) if (m.pend && !byId.has(m.id)) place(m.pend);
-    }
-
-    function hash(tries) {
-      const m = /^#comment-(\d+)$/.exec(location.hash);
-      if (!m || !list) return;
-      const li = find(m[1]);
-      if (!li) {
-        if (cursor && (tries || 0) < 20) more().then(() => hash((tries || 0) + 1));
-        return;
-      }
-      for (let p = li.parentNode; p != list; p = p.parentNode) {
-        if (p.hidden) {
-          p.hidden = false;
-          actions(p.parentNode);
-        }
-      }
-      for (const x of sr.querySelectorAll(".db-hl")) x.classList.remove("db-hl");
-      li.classList.add("db-hl");
-      li.tabIndex = -1;
-      li.focus({ preventScroll: true });
-      li.scrollIntoView({ block: "start" });
-    }
-
-    function more() {
-      return loading || (loading = (async () => {
-        const r = await page(cursor);
-        loading = null;
-        if (dead) return;
-        if (r.s != 200) return void (alert.textContent = errText(r));
-        cursor = r.d.next_cursor;
-        count = r.d.thread.count;
-        const frag = document.createDocumentFragment();
-        fill(frag, r.d.comments, 0);
-        const first = frag.firstChild;
-        list.append(frag);
-        alert.textContent = "";
-        pending();
-        chrome();
-        say(t("loaded", { n: r.d.comments.length }));
-        if (!cursor && first) {
-          first.tabIndex = -1;
-          first.focus();
-        }
-      })());
-    }
-
-    async function refresh() {
-      if (!list) return start();
-      const r = await page(null);
-      if (!dead) r.s == 200 ? render(r) : (alert.textContent = errText(r));
-    }
-
-    // The form ------------------------------------------------------------------------
-
-    function makeForm() {
-      const who = load("me") || {};
-      const f = h("form", { class: "db-f", novalidate: true });
-      const row = (n, input, label, optional, hint) => {
-        const fid = id + "-" + n;
-        input.id = fid;
-        input.setAttribute("name", n);
-        input.setAttribute("aria-describedby", fid + "-e" + (hint ? " " + fid + "-h" : ""));
-        if (!optional) input.required = true;
-        return h("div", { class: "db-fd" },
-          h("label", { for: fid }, t(label)),
-          optional ? [" ", h("span", { class: "db-opt" }, t("optional"))] : null,
-          input,
-          hint ? h("p", { class: "db-hint", id: fid + "-h" }, hint) : null,
-          h("p", { class: "db-fe", id: fid + "-e" }));
-      };
-      const input = (type, auto, max, value) => h("input", { type, autocomplete: auto, maxlength: max, value });
-      f.append(
-        h("p", { class: "db-to", hidden: true }),
-        h("div", { class: "db-fs" },
-          row("name", input("text", "name", cfg.max_name_length, who.name), "name"),
-          row("email", input("email", "email", 254, who.email), "email", !cfg.require_email, t("email_note")),
-          row("website", input("url", "url", 500, who.website), "website", true)),
-        row("body", h("textarea", { rows: 5, maxlength: cfg.max_body_length }), "comment", false, t("markdown")),
-        h("div", { class: "db-pv db-b", hidden: true }),
-        h("div", { class: "db-hp", "aria-hidden": "true" },
-          h("label", null, "Homepage ", h("input", { name: "homepage", tabindex: "-1", autocomplete: "off" }))),
-        h("div", { class: "db-btns" },
-          h("button", { type: "button", "data-a": "prev", "aria-pressed": "false" }, t("preview")),
-          h("button", { type: "submit" }, t("post")),
-          h("button", { type: "button", "data-a": "home", hidden: true }, t("cancel"))),
-        h("p", { class: "db-msg", role: "alert" }),
-      );
-      f.elements.namedItem("body").value = drafts()[0] || "";
-      return f;
-    }
-
-    const values = () => Object.fromEntries(new FormData(form));
-
-    /** Keep what was typed: identity for every thread, the text per thread and parent. */
-    function keep() {
-      const v = values();
-      store("me", { name: v.name, email: v.email, website: v.website });
-      const d = drafts();
-      if (v.body) d[parentId] = v.body;
-      else delete d[parentId];
-      store(S + "drafts", d);
-    }
-
-    function clearErrors(f) {
-      for (const x of f.querySelectorAll("[aria-invalid]")) x.removeAttribute("aria-invalid");
-      for (const x of f.querySelectorAll(".db-fe,.db-msg")) x.textContent = "";
-    }
-
-    /** Move the form under a comment to answer it; its own draft comes with it. */
-    function reply(li, quiet) {
-      const cid = idOf(li);
-      if (parentId != cid) {
-        parentId = cid;
-        swap();
-        const to = form.querySelector(".db-to");
-        to.textContent = t("replying_to", { name: byId.get(cid).author });
-        to.hidden = false;
-        form.querySelector("[data-a=home]").hidden = false;
-        li.firstChild.after(form);
-      }
-      if (!quiet) (field("name").value ? field("body") : field("name")).focus();
-    }
-
-    /** Back to a new top-level comment. */
-    function home() {
-      const cid = parentId;
-      parentId = 0;
-      swap();
-      form.querySelector(".db-to").hidden = true;
-      form.querySelector("[data-a=home]").hidden = true;
-      slot.replaceChildren(form);
-      return cid;
-    }
-
-    function swap() {
-      field("body").value = drafts()[parentId] || "";
-      clearErrors(form);
-      previewOff();
-    }
-
-    /** After a reload: reopen a reply that was being written. */
-    function reopen() {
-      const d = drafts();
-      const cid = !closed && !d[0] && Object.keys(d).find((k) => +k && d[k] && find(k));
-      if (cid) reply(find(cid), true);
-    }
-
-    async function submit() {
-      if (busy) return;
-      const v = values();
-      const data = { thread: key, title, name: v.name, email: v.email, website: v.website, body: v.body, homepage: v.homepage };
-      if (pageUrl.length <= 1000) data.url = pageUrl;
-      if (parentId) data.parent = parentId;
-      const s = JSON.stringify(data);
-      if (s != sig) {
-        sig = s; // a new submission; a retry of the same one reuses its key
-        idemKey = uuid();
-      }
-      busy = true;
-      const submitBtn = form.querySelector("[type=submit]");
-      submitBtn.setAttribute("aria-disabled", "true");
-      form.setAttribute("aria-busy", "true");
-      clearErrors(form);
-      let r;
-      for (let tries = 0; ; tries++) {
-        const c = await getConfig();
-        if (!c) {
-          r = { s: 0, d: {} };
-          break;
-        }
-        data.form_token = c.form_token;
-        r = await api("comments", "POST", data, { "Idempotency-Key": idemKey });
-        const e = r.s == 403 && !tries && r.d.error;
-        if (e == "too_fast") await sleep(c.min_fill_seconds * 1e3);
-        else if (/^form_/.test(e)) config = null;
-        else break;
-      }
-      busy = false;
-      submitBtn.removeAttribute("aria-disabled");
-      form.removeAttribute("aria-busy");
-      if (dead) return;
-      if (r.s == 201 || r.s == 202) posted(r.d, v.body);
-      else fail(r);
-    }
-
-    function posted(d, src) {
-      const c = d.comment;
-      const now = Date.now();
-      const exp = now + d.edit_window * 1e3;
-      owns = owns.filter((m) => m.id != c.id);
-      owns.push({ id: c.id, tok: d.edit_token, exp, keep: d.published ? exp : now + 30 * DAY, src, pend: d.published ? null : c });
-      saveOwns();
-      count = d.thread.count;
-      const dr = drafts();
-      delete dr[parentId];
-      store(S + "drafts", dr);
-      sig = null;
-      field("body").value = "";
-      const wasReply = parentId && home();
-      const li = place(c);
-      say(t(d.published ? "published" : "held"));
-      if (wasReply && li) {
-        li.tabIndex = -1;
-        li.focus();
-      }
-    }
-
-    function fail(r) {
-      const fields = r.d.fields || {};
-      let first = null;
-      for (const n in fields) {
-        const input = form.elements.namedItem(n);
-        if (!input || !input.id) continue;
-        input.setAttribute("aria-invalid", "true");
-        sr.getElementById(input.id + "-e").textContent = fields[n];
-        first = first || input;
-      }
-      form.querySelector(".db-msg").textContent = first ? t("err_invalid") : errText(r);
-      if (first) first.focus();
-    }
-
-    async function preview() {
-      const btn = form.querySelector("[data-a=prev]");
-      const pv = form.querySelector(".db-pv");
-      const body = field("body").value;
-      btn.setAttribute("aria-pressed", "true");
-      pv.hidden = false;
-      if (!body.trim()) return void (pv.textContent = t("preview_empty"));
-      const r = await api("preview", "POST", { body });
-      if (btn.getAttribute("aria-pressed") != "true") return;
-      if (r.s == 200) pv.innerHTML = r.d.html; // sanitised by the server
-      else {
-        previewOff();
-        form.querySelector(".db-msg").textContent = errText(r);
-      }
-    }
-
-    function previewOff() {
-      form.querySelector("[data-a=prev]").setAttribute("aria-pressed", "false");
-      const pv = form.querySelector(".db-pv");
-      pv.hidden = true;
-      pv.textContent = "";
-    }
-
-    // Editing and deleting one's own comment -----------------------------------------
-
-    function editOpen(li) {
-      const a = li.firstChild;
-      const body = a.querySelector(".db-b");
-      const mine = token(idOf(li));
-      const ta = h("textarea", { id: id + "-ed" + idOf(li), rows: 5, maxlength: cfg.max_body_length });
-      ta.value = mine && mine.src != null ? mine.src : body.textContent;
-      body.hidden = true;
-      a.querySelector(".db-act").hidden = true;
-      body.after(h("form", { class: "db-ef", novalidate: true },
-        h("label", { for: ta.id }, t("edit_text")), ta,
-        h("p", { class: "db-msg", role: "alert" }),
-        h("div", { class: "db-btns" },
-          h("button", { type: "submit" }, t("save")),
-          h("button", { type: "button", "data-a": "ecancel" }, t("cancel")))));
-      ta.focus();
-    }
-
-    function editClose(li) {
-      const a = li.firstChild;
-      a.querySelector(".db-ef").remove();
-      a.querySelector(".db-b").hidden = false;
-      const box = actions(li);
-      (box.querySelector("[data-a=edit]") || box.firstChild || head).focus();
-    }
-
-    /** The server refused the token (window over, comment gone): forget it. */
-    function expire(cid, r) {
-      if (r.s == 403 || r.s == 410) {
-        owns.forEach((m) => m.id == cid && (m.exp = 0));
-        saveOwns();
-      }
-    }
-
-    async function editSave(ef) {
-      if (ef.getAttribute("aria-busy")) return;
-      const li = ef.closest("li");
-      const cid = idOf(li);
-      const mine = token(cid);
-      const ta = ef.querySelector("textarea");
-      ef.setAttribute("aria-busy", "true");
-      const r = await api("comments/" + cid, "PATCH", { body: ta.value }, { "X-Debatebox-Token": mine ? mine.tok : "" });
-      ef.removeAttribute("aria-busy");
-      if (r.s == 200) {
-        const c = Object.assign(r.d.comment, { reply_to: byId.get(cid).reply_to });
-        byId.set(cid, c);
-        owns.forEach((m) => m.id == cid && ((m.src = ta.value), m.pend && (m.pend = c)));
-        saveOwns();
-        li.firstChild.replaceWith(article(c));
-        actions(li);
-        (li.querySelector(":scope>.db-a [data-a=edit]") || li.firstChild).focus();
-        return say(t("saved"));
-      }
-      expire(cid, r);
-      ta.setAttribute("aria-invalid", r.s == 422);
-      ef.querySelector(".db-msg").textContent = r.s == 422 ? (r.d.fields || {}).body || r.d.message : errText(r);
-    }
-
-    async function remove(li) {
-      const cid = idOf(li);
-      const mine = token(cid);
-      const r = await api("comments/" + cid, "DELETE", null, { "X-Debatebox-Token": mine ? mine.tok : "" });
-      const c = byId.get(cid);
-      if (r.s != 200) {
-        expire(cid, r);
-        actions(li).append(h("p", { class: "db-msg", role: "alert" }, errText(r)));
-        return;
-      }
-      owns = owns.filter((m) => m.id != cid);
-      saveOwns();
-      if (c.status == "approved") count--;
-      if (r.d.tombstone) {
-        byId.set(cid, Object.assign({}, c, { deleted: true, status: "deleted" }));
-        li.firstChild.replaceWith(article(byId.get(cid)));
-        actions(li);
-        li.tabIndex = -1;
-        li.focus();
-      } else {
-        const ol = li.parentNode;
-        const up = ol != list && ol.parentNode;
-        li.remove();
-        if (up && !ol.firstChild) ol.remove();
-        if (up) actions(up);
-        head.focus();
-      }
-      chrome();
-      say(t("removed"));
-    }
-
-    // Events: one listener per type on the shadow root ----------------------------------
-
-    function on(e) {
-      const tg = e.target;
-      if (e.type == "submit") {
-        e.preventDefault();
-        return tg == form ? submit() : editSave(tg);
-      }
-      if (e.type == "input") {
-        if (tg.getAttribute("aria-invalid") == "true") {
-          tg.removeAttribute("aria-invalid");
-          const err = sr.getElementById(tg.id + "-e");
-          if (err) err.textContent = "";
-        }
-        if (form && tg.form == form) {
-          keep();
-          if (tg.name == "body" && form.querySelector("[data-a=prev]").getAttribute("aria-pressed") == "true") {
-            clearTimeout(previewTimer);
-            previewTimer = setTimeout(preview, 500);
-          }
-        }
-        return;
-      }
-      const b = tg.closest("button[data-a]");
-      if (!b || b.getAttribute("aria-disabled")) return;
-      const li = b.closest("li");
-      const a = b.dataset.a;
-      if (a == "retry") {
-        list = null;
-        return start();
-      }
-      if (a == "sort") return b.dataset.v != sort && ((sort = b.dataset.v), refresh());
-      if (a == "more") return more();
-      if (a == "prev") return b.getAttribute("aria-pressed") == "true" ? previewOff() : preview();
-      if (a == "home") {
-        const cid = home();
-        const back = find(cid);
-        return (back ? back.querySelector(":scope>.db-a [data-a=reply]") : field("body")).focus();
-      }
-      if (a == "reply") return reply(li);
-      if (a == "tog") {
-        const ol = li.querySelector(":scope>ol");
-        ol.hidden = !ol.hidden;
-        return actions(li).querySelector("[data-a=tog]").focus();
-      }
-      if (a == "edit") return editOpen(li);
-      if (a == "ecancel") return editClose(li);
-      if (a == "del") {
-        const box = b.parentNode;
-        box.replaceChildren(
-          h("span", { class: "db-q" }, t("confirm_delete")),
-          h("button", { type: "button", "data-a": "yes", class: "db-yes" }, t("yes_delete")),
-          h("button", { type: "button", "data-a": "no" }, t("cancel")));
-        return box.querySelector("[data-a=yes]").focus();
-      }
-      if (a == "no") return actions(li).querySelector("[data-a=del]").focus();
-      if (a == "yes") return remove(li);
-    }
-
-    return {
-      start: () => start().catch((e) => {
-        failed();
-        throw e;
-      }),
-      refresh,
-      hash: () => hash(),
-      destroy() {
-        dead = true;
-        timers.forEach(clearTimeout);
-        if (sr) {
-          for (const type of EVENTS) sr.removeEventListener(type, on);
-          sr.replaceChildren(h("slot")); // the host's own markup shows again
-        }
-      },
+  function makeForm() {
+    const who = load("me") || {};
+    const f = h("form", { class: "db-f", novalidate: true });
+    const row = (n, input, label, optional, hint) => {
+      const fid = id + "-" + n;
+      input.id = fid;
+      input.setAttribute("name", n);
+      input.setAttribute("aria-describedby", fid + "-e" + (hint ? " " + fid + "-h" : ""));
+      if (!optional) input.required = true;
+      return h("div", { class: "db-fd" },
+        h("label", { for: fid }, t(label)),
+        optional ? [" ", h("span", { class: "db-opt" }, t("optional"))] : null,
+        input,
+        hint ? h("p", { class: "db-hint", id: fid + "-h" }, hint) : null,
+        h("p", { class: "db-fe", id: fid + "-e" }));
     };
+    const input = (type, auto, max, value) => h("input", { type, autocomplete: auto, maxlength: max, value });
+    f.append(
+      h("p", { class: "db-to", hidden: true }),
+      h("div", { class: "db-fs" },
+        row("name", input("text", "name", cfg.max_name_length, who.name), "name"),
+        row("email", input("email", "email", 254, who.email), "email", !cfg.require_email, t("email_note")),
+        row("website", input("url", "url", 500, who.website), "website", true)),
+      row("body", h("textarea", { rows: 5, maxlength: cfg.max_body_length }), "comment", false, t("markdown")),
+      h("div", { class: "db-pv db-b", hidden: true }),
+      h("div", { class: "db-hp", "aria-hidden": "true" },
+        h("label", null, "Homepage ", h("input", { name: "homepage", tabindex: "-1", autocomplete: "off" }))),
+      h("div", { class: "db-btns" },
+        button("prev", t("preview"), { "aria-pressed": "false" }),
+        h("button", { type: "submit" }, t("post")),
+        button("home", t("cancel"), { hidden: true })),
+      h("p", { class: "db-msg", role: "alert" }),
+    );
+    f.elements.namedItem("body").value = drafts()[0] || "";
+    return f;
   }
 
-  // Comment counts ----------------------------------------------------------------------
+  const values = () => Object.fromEntries(new FormData(form));
 
-  /** Fill every [data-debatebox-count] inside scope with "N comments", one request per 100 keys. */
-  async function counts(scope) {
-    const els = Array.from((scope || document).querySelectorAll("[data-debatebox-count]"));
-    const keyOf = (e) => e.getAttribute("data-debatebox-count").trim() || location.pathname;
-    const chunks = [];
-    let chunk = [];
-    let size = 0;
-    for (const k of new Set(els.map(keyOf))) {
-      const part = "thread=" + encodeURIComponent(k);
-      if (chunk.length == 100 || (chunk.length && size + part.length > 3000)) {
-        chunks.push(chunk);
-        chunk = [];
-        size = 0;
-      }
-      chunk.push(part);
-      size += part.length + 1;
+  // Drafts per thread and parent; name, email and website for every thread.
+  function keep() {
+    const v = values();
+    store("me", { name: v.name, email: v.email, website: v.website });
+    const d = drafts();
+    if (v.body) d[parentId] = v.body;
+    else delete d[parentId];
+    store(S + "drafts", d);
+  }
+
+  function clearErrors(f) {
+    for (const x of f.querySelectorAll("[aria-invalid]")) x.removeAttribute("aria-invalid");
+    for (const x of f.querySelectorAll(".db-fe,.db-msg")) x.textContent = "";
+  }
+
+  // One form: replying moves it under the comment.
+  function reply(li, quiet) {
+    const cid = idOf(li);
+    if (parentId != cid) {
+      parentId = cid;
+      swap();
+      const to = form.querySelector(".db-to");
+      to.textContent = t("replying_to", { name: byId.get(cid).author });
+      to.hidden = false;
+      form.querySelector("[data-a=home]").hidden = false;
+      li.firstChild.after(form);
     }
-    if (chunk.length) chunks.push(chunk);
-    const got = {};
-    await Promise.all(chunks.map((c) => api("counts?" + c.join("&")).then((r) => Object.assign(got, r.d.counts))));
-    await Promise.all(els.map(async (e) => {
-      const k = keyOf(e);
-      if (k in got) e.textContent = (await translator(langOf(e)))("comments", { n: got[k] });
-    }));
+    if (!quiet) (field("name").value ? field("body") : field("name")).focus();
   }
 
-  // Public API ----------------------------------------------------------------------------
-
-  const elementOf = (el) => (typeof el == "string" ? document.querySelector(el) : el);
-
-  function destroy(el) {
-    el = elementOf(el);
-    const box = boxes.get(el);
-    if (box) box.destroy();
-    boxes.delete(el);
+  function home() {
+    const cid = parentId;
+    parentId = 0;
+    swap();
+    form.querySelector(".db-to").hidden = true;
+    form.querySelector("[data-a=home]").hidden = true;
+    slot.replaceChildren(form);
+    return cid;
   }
 
-  function loadBox(el, options) {
-    el = elementOf(el);
-    destroy(el);
-    const box = create(el, options);
-    boxes.set(el, box);
-    return box.start();
+  function swap() {
+    field("body").value = drafts()[parentId] || "";
+    clearErrors(form);
+    previewOff();
   }
 
-  function reload(el) {
-    const box = boxes.get(elementOf(el));
-    return box ? box.refresh() : loadBox(el);
+  // After a reload, a reply being written is opened again.
+  function reopen() {
+    if (closed) return;
+    const d = drafts();
+    const cid = +carry.parent || (!d[0] && Object.keys(d).find((k) => +k && d[k] && find(k)));
+    if (cid && find(cid)) reply(find(cid), true);
+    for (const n of ["name", "email", "website", "body"]) if (carry[n]) field(n).value = carry[n];
+    keep();
   }
 
-  window.DebateBox = { load: loadBox, reload, destroy, counts, version: VERSION };
-
-  addEventListener("hashchange", () => boxes.forEach((box) => box.hash()));
-
-  function init() {
-    for (const el of document.querySelectorAll("[data-debatebox-thread]")) if (!boxes.has(el)) loadBox(el);
-    counts();
+  async function submit() {
+    if (busy) return;
+    const v = values();
+    const data = { thread: key, title, name: v.name, email: v.email, website: v.website, body: v.body, homepage: v.homepage };
+    if (pageUrl.length <= 1000) data.url = pageUrl;
+    if (parentId) data.parent = parentId;
+    const s = JSON.stringify(data);
+    if (s != sig) {
+      sig = s; // a retry of the same submission reuses its key
+      idemKey = uuid();
+    }
+    busy = true;
+    const submitBtn = form.querySelector("[type=submit]");
+    submitBtn.setAttribute("aria-disabled", "true");
+    form.setAttribute("aria-busy", "true");
+    clearErrors(form);
+    let r;
+    for (let tries = 0; ; tries++) {
+      const c = await getConfig();
+      if (!c) {
+        r = { s: 0, d: {} };
+        break;
+      }
+      data.form_token = c.form_token;
+      r = await api("comments", "POST", data, { "Idempotency-Key": idemKey });
+      // A token too old or too young: renew it or wait, then try once more.
+      const e = r.s == 403 && !tries && r.d.error;
+      if (e != "too_fast" && !/^form_/.test(e)) break;
+      if (e != "too_fast") config = null;
+      await sleep(((await getConfig()) || {}).min_fill_seconds * 1e3 || 0);
+    }
+    busy = false;
+    submitBtn.removeAttribute("aria-disabled");
+    form.removeAttribute("aria-busy");
+    if (dead) return;
+    if (r.s == 201 || r.s == 202) posted(r.d, v.body);
+    else fail(r);
   }
 
-  if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  function posted(d, src) {
+    const c = d.comment;
+    const now = Date.now();
+    const exp = now + d.edit_window * 1e3;
+    owns = owns.filter((m) => m.id != c.id);
+    owns.push({ id: c.id, tok: d.edit_token, exp, keep: d.published ? exp : now + 30 * DAY, src, pend: d.published ? null : c });
+    saveOwns();
+    count = d.thread.count;
+    const dr = drafts();
+    delete dr[parentId];
+    store(S + "drafts", dr);
+    sig = null;
+    field("body").value = "";
+    const wasReply = parentId && home();
+    const li = place(c);
+    say(t(d.published ? "published" : "held"));
+    if (wasReply && li) {
+      li.tabIndex = -1;
+      li.focus();
+    }
+  }
+
+  function fail(r) {
+    const fields = r.d.fields || {};
+    let first = null;
+    for (const n in fields) {
+      const input = form.elements.namedItem(n);
+      if (!input || !input.id) continue;
+      input.setAttribute("aria-invalid", "true");
+      sr.getElementById(input.id + "-e").textContent = fields[n];
+      first = first || input;
+    }
+    form.querySelector(".db-msg").textContent = first ? t("err_invalid") : errText(r);
+    if (first) first.focus();
+  }
+
+  async function preview() {
+    const btn = form.querySelector("[data-a=prev]");
+    const pv = form.querySelector(".db-pv");
+    const body = field("body").value;
+    btn.setAttribute("aria-pressed", "true");
+    pv.hidden = false;
+    if (!body.trim()) return void (pv.textContent = t("preview_empty"));
+    const r = await api("preview", "POST", { body });
+    if (btn.getAttribute("aria-pressed") != "true") return;
+    if (r.s == 200) pv.innerHTML = r.d.html; // sanitised by the server
+    else {
+      previewOff();
+      form.querySelector(".db-msg").textContent = errText(r);
+    }
+  }
+
+  function previewOff() {
+    form.querySelector("[data-a=prev]").setAttribute("aria-pressed", "false");
+    const pv = form.querySelector(".db-pv");
+    pv.hidden = true;
+    pv.textContent = "";
+  }
+
+  function editOpen(li) {
+    const a = li.firstChild;
+    const body = a.querySelector(".db-b");
+    const mine = token(idOf(li));
+    const ta = h("textarea", { id: id + "-ed" + idOf(li), rows: 5, maxlength: cfg.max_body_length });
+    ta.value = mine && mine.src != null ? mine.src : body.textContent;
+    body.hidden = true;
+    a.querySelector(".db-act").hidden = true;
+    body.after(h("form", { class: "db-ef", novalidate: true },
+      h("label", { for: ta.id }, t("edit_text")), ta,
+      h("p", { class: "db-msg", role: "alert" }),
+      h("div", { class: "db-btns" },
+        h("button", { type: "submit" }, t("save")),
+        button("ecancel", t("cancel")))));
+    ta.focus();
+  }
+
+  function editClose(li) {
+    const a = li.firstChild;
+    a.querySelector(".db-ef").remove();
+    a.querySelector(".db-b").hidden = false;
+    const box = actions(li);
+    (box.querySelector("[data-a=edit]") || box.firstChild || head).focus();
+  }
+
+  function expire(cid, r) {
+    if (r.s == 403 || r.s == 410) {
+      owns.forEach((m) => m.id == cid && (m.exp = 0));
+      saveOwns();
+    }
+  }
+
+  async function editSave(ef) {
+    if (ef.getAttribute("aria-busy")) return;
+    const li = ef.closest("li");
+    const cid = idOf(li);
+    const mine = token(cid);
+    const ta = ef.querySelector("textarea");
+    ef.setAttribute("aria-busy", "true");
+    const r = await api("comments/" + cid, "PATCH", { body: ta.value }, { "X-Debatebox-Token": mine ? mine.tok : "" });
+    ef.removeAttribute("aria-busy");
+    if (r.s == 200) {
+      const c = Object.assign(r.d.comment, { reply_to: byId.get(cid).reply_to });
+      byId.set(cid, c);
+      owns.forEach((m) => m.id == cid && ((m.src = ta.value), m.pend && (m.pend = c)));
+      saveOwns();
+      li.firstChild.replaceWith(article(c));
+      actions(li);
+      (li.querySelector(":scope>.db-a [data-a=edit]") || li.firstChild).focus();
+      return say(t("saved"));
+    }
+    expire(cid, r);
+    ta.setAttribute("aria-invalid", r.s == 422);
+    ef.querySelector(".db-msg").textContent = r.s == 422 ? (r.d.fields || {}).body || r.d.message : errText(r);
+  }
+
+  async function remove(li) {
+    const cid = idOf(li);
+    const mine = token(cid);
+    const r = await api("comments/" + cid, "DELETE", null, { "X-Debatebox-Token": mine ? mine.tok : "" });
+    const c = byId.get(cid);
+    if (r.s != 200) {
+      expire(cid, r);
+      actions(li).append(h("p", { class: "db-msg", role: "alert" }, errText(r)));
+      return;
+    }
+    owns = owns.filter((m) => m.id != cid);
+    saveOwns();
+    if (c.status == "approved") count--;
+    if (r.d.tombstone) {
+      byId.set(cid, Object.assign({}, c, { deleted: true, status: "deleted" }));
+      li.firstChild.replaceWith(article(byId.get(cid)));
+      actions(li);
+      li.tabIndex = -1;
+      li.focus();
+    } else {
+      const ol = li.parentNode;
+      const up = ol != list && ol.parentNode;
+      li.remove();
+      if (up && !ol.firstChild) ol.remove();
+      if (up) actions(up);
+      head.focus();
+    }
+    chrome();
+    say(t("removed"));
+  }
+
+  // One listener per event type, on the shadow root.
+  function on(e) {
+    const tg = e.target;
+    if (e.type == "submit") {
+      e.preventDefault();
+      return tg == form ? submit() : editSave(tg);
+    }
+    if (e.type == "input") {
+      if (tg.getAttribute("aria-invalid") == "true") {
+        tg.removeAttribute("aria-invalid");
+        const err = sr.getElementById(tg.id + "-e");
+        if (err) err.textContent = "";
+      }
+      if (form && tg.form == form) {
+        keep();
+        if (tg.name == "body" && form.querySelector("[data-a=prev]").getAttribute("aria-pressed") == "true") {
+          clearTimeout(previewTimer);
+          previewTimer = setTimeout(preview, 500);
+        }
+      }
+      return;
+    }
+    const b = tg.closest("button[data-a]");
+    if (!b || b.getAttribute("aria-disabled")) return;
+    const li = b.closest("li");
+    const a = b.dataset.a;
+    if (a == "retry") {
+      list = null;
+      return start();
+    }
+    if (a == "sort") return b.dataset.v != sort && ((sort = b.dataset.v), refresh());
+    if (a == "more") return more();
+    if (a == "prev") return b.getAttribute("aria-pressed") == "true" ? previewOff() : preview();
+    if (a == "home") {
+      const cid = home();
+      const back = find(cid);
+      return (back ? back.querySelector(":scope>.db-a [data-a=reply]") : field("body")).focus();
+    }
+    if (a == "reply") return reply(li);
+    if (a == "tog") {
+      const ol = li.querySelector(":scope>ol");
+      ol.hidden = !ol.hidden;
+      return actions(li).querySelector("[data-a=tog]").focus();
+    }
+    if (a == "edit") return editOpen(li);
+    if (a == "ecancel") return editClose(li);
+    if (a == "del") {
+      const box = b.parentNode;
+      box.replaceChildren(
+        h("span", { class: "db-q" }, t("confirm_delete")),
+        button("yes", t("yes_delete"), { class: "db-yes" }),
+        button("no", t("cancel")));
+      return box.querySelector("[data-a=yes]").focus();
+    }
+    if (a == "no") return actions(li).querySelector("[data-a=del]").focus();
+    if (a == "yes") return remove(li);
+  }
+
+  return {
+    start: () => start().catch((e) => {
+      failed();
+      throw e;
+    }),
+    refresh,
+    hash: () => hash(),
+    destroy() {
+      dead = true;
+      timers.forEach(clearTimeout);
+      if (sr) {
+        for (const type of EVENTS) sr.removeEventListener(type, on);
+        sr.replaceChildren(h("slot")); // the host's own markup shows again
+      }
+    },
+  };
+}
+
+async function counts(scope) {
+  const els = Array.from((scope || document).querySelectorAll("[data-debatebox-count]"));
+  const keyOf = (e) => e.getAttribute("data-debatebox-count").trim() || location.pathname;
+  const chunks = [];
+  let chunk = [];
+  let size = 0;
+  for (const k of new Set(els.map(keyOf))) {
+    const part = "thread=" + encodeURIComponent(k);
+    if (chunk.length == 100 || (chunk.length && size + part.length > 3000)) {
+      chunks.push(chunk);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(part);
+    size += part.length + 1;
+  }
+  if (chunk.length) chunks.push(chunk);
+  const got = {};
+  await Promise.all(chunks.map((c) => api("counts?" + c.join("&")).then((r) => Object.assign(got, r.d.counts))));
+  await Promise.all(els.map(async (e) => {
+    const k = keyOf(e);
+    if (k in got) e.textContent = (await translator(langOf(e)))("comments", { n: got[k] });
+  }));
+}
+
+const elementOf = (el) => (typeof el == "string" ? document.querySelector(el) : el);
+
+function destroy(el) {
+  el = elementOf(el);
+  const box = boxes.get(el);
+  if (box) box.destroy();
+  boxes.delete(el);
+}
+
+function loadBox(el, options) {
+  el = elementOf(el);
+  destroy(el);
+  const box = create(el, options);
+  boxes.set(el, box);
+  return box.start();
+}
+
+function reload(el) {
+  const box = boxes.get(elementOf(el));
+  return box ? box.refresh() : loadBox(el);
+}
+
+window.DebateBox = { load: loadBox, reload, destroy, counts, version: VERSION };
+
+addEventListener("hashchange", () => boxes.forEach((box) => box.hash()));
+
+function init() {
+  for (const el of document.querySelectorAll("[data-debatebox-thread]")) if (!boxes.has(el)) loadBox(el);
+  counts();
+}
+
+if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", init);
+else init();
 })();
