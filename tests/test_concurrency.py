@@ -32,9 +32,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from conftest import Api, captured_signals
 from debatebox import signals
 from debatebox.models import Comment, Thread
+from support import Api, captured_signals
 
 PREFIX = "/debatebox/api"
 WRITERS = 8

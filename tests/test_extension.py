@@ -9,9 +9,9 @@ from flask import Flask, render_template_string
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from conftest import BASE_CONFIG, Api
 from debatebox import DebateBox, migrate
 from debatebox.config import ConfigError
+from support import BASE_CONFIG, Api
 
 
 def _app(tmp_path: Any, **config: Any) -> Flask:

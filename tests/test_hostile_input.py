@@ -28,9 +28,9 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from werkzeug.test import TestResponse
 
-from conftest import flatten, snapshot
 from debatebox import tokens
 from debatebox.views import thread_html
+from support import flatten, snapshot
 
 PREFIX = "/debatebox/api"
 SECRET = "test-secret"  # conftest's SECRET_KEY

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from conftest import Api, captured_signals, flatten, snapshot
 from debatebox import signals, tokens
 from debatebox.models import Comment
+from support import Api, captured_signals, flatten, snapshot
 
 
 def old_token(purpose: str, payload: Any, seconds_ago: int) -> str:

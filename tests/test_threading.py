@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from conftest import Api, count_queries, flatten
+from support import Api, count_queries, flatten
 
 
 def test_post_then_read_shows_comment_rendered(api: Api) -> None:
