@@ -83,17 +83,22 @@ def _text(
     return value
 
 
-def parse(settings: Settings, data: Any) -> NewComment:
-    """Allowlist and validate the fields of a new comment; raise with every problem."""
+def _allowlist(data: Any, allowed: frozenset[str]) -> None:
+    """Refuse anything but a JSON object with known fields."""
     if not isinstance(data, Mapping):
         raise BadRequest("Send a JSON object.", code="not_an_object")
-    unknown = sorted(str(key)[:40] for key in data if key not in POST_FIELDS)
+    unknown = sorted(str(key)[:40] for key in data if key not in allowed)
     if unknown:
         raise BadRequest(
             f"Unknown field(s): {', '.join(unknown)}.",
             code="unknown_fields",
             fields={key: "Unknown field." for key in unknown},
         )
+
+
+def parse(settings: Settings, data: Any) -> NewComment:
+    """Allowlist and validate the fields of a new comment; raise with every problem."""
+    _allowlist(data, POST_FIELDS)
     s = settings
     errors: dict[str, str] = {}
     key = _text(data, "thread", errors, required=True, max_length=s.max_key_length, label="Thread")
@@ -165,15 +170,7 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 
 def parse_edit(settings: Settings, data: Any) -> str:
-    if not isinstance(data, Mapping):
-        raise BadRequest("Send a JSON object.", code="not_an_object")
-    unknown = sorted(str(key)[:40] for key in data if key not in EDIT_FIELDS)
-    if unknown:
-        raise BadRequest(
-            f"Unknown field(s): {', '.join(unknown)}.",
-            code="unknown_fields",
-            fields={key: "Unknown field." for key in unknown},
-        )
+    _allowlist(data, EDIT_FIELDS)
     errors: dict[str, str] = {}
     body = _text(
         data,
