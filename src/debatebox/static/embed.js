@@ -110,8 +110,9 @@ function load(key) {
 
 function store(key, value) {
   try {
-    if (value == null) localStorage.removeItem("debatebox|" + key);
-    else localStorage.setItem("debatebox|" + key, JSON.stringify(value));
+    const k = "debatebox|" + key;
+    if (value == null) localStorage.removeItem(k);
+    else if (localStorage.getItem(k) != (value = JSON.stringify(value))) localStorage.setItem(k, value);
   } catch (e) {
     // storage off or full
   }
@@ -198,6 +199,12 @@ function create(el, opts) {
   const id = "db" + ++uid;
   const S = BASE + "|" + key + "|";
   const byId = new Map();
+  const tpl = {};
+  // Avatars get their src when they come near the viewport.
+  const avatars = new WeakMap();
+  const io = new IntersectionObserver((es) => {
+    for (const { target: x, isIntersecting } of es) if (isIntersecting) io.unobserve(x), (x.src = avatars.get(x));
+  }, { rootMargin: "1250px" });
   const timers = [];
   let sort = /^(oldest|newest)$/.test(o.sort || attr("sort")) ? o.sort || attr("sort") : null;
   let t, cfg, rtf, dtf, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
@@ -208,7 +215,8 @@ function create(el, opts) {
   const saveOwns = () => store(S + "mine", owns);
   const token = (cid) => owns.find((m) => m.id == cid && m.exp > Date.now());
   const drafts = () => load(S + "drafts") || {};
-  const field = (n) => form.elements.namedItem(n);
+  const inputs = { __proto__: null };
+  const field = (n) => inputs[n];
   const find = (cid) => sr.getElementById("comment-" + cid);
   const idOf = (li) => +li.id.slice(8);
   const ref = (c) => ({ id: c.id, author: c.author, label: c.label });
@@ -250,8 +258,9 @@ function create(el, opts) {
   async function start() {
     const pageP = page(null);
     t = await translator(lang);
-    rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
-    dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
+    [rtf, dtf] = t.f || (t.f = [
+      new Intl.RelativeTimeFormat(lang, { numeric: "auto" }),
+      new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" })]);
     if (!el.children.length || sr) {
       attach();
       root.replaceChildren(h("p", { class: "db-note" }, t("loading")));
@@ -302,6 +311,7 @@ function create(el, opts) {
     slot.replaceChildren(closed ? h("p", { class: "db-note" }, t("closed")) : form);
     timers.splice(0).forEach(clearTimeout);
     byId.clear();
+    io.disconnect();
     list.replaceChildren();
     const frag = document.createDocumentFragment();
     fill(frag, r.d.comments, 0);
@@ -331,53 +341,83 @@ function create(el, opts) {
     }
   }
 
+  // Comments are clones of prebuilt parts (tpl).
   function item(c, d) {
     byId.set(c.id, c);
-    const li = h("li", { class: "db-c", id: "comment-" + c.id, "data-d": d }, article(c));
+    const li = (tpl.li || (tpl.li = h("li", { class: "db-c" }, h("article", { class: "db-a" },
+      h("header", { class: "db-h" },
+        h("img", { class: "db-av", alt: "", width: 32, height: 32, loading: "lazy" }),
+        h("b", { class: "db-n" }), h("span", { class: "db-l" }), h("a", { class: "db-t" }, h("time"))),
+      h("div", { class: "db-b" }))))).cloneNode(true);
+    li.id = "comment-" + c.id;
+    li.setAttribute("data-d", d);
+    article(c, li.firstChild);
     if (d < cap && c.replies && c.replies.length) {
       const ol = h("ol", { class: "db-r", id: id + "-r" + c.id });
       fill(ol, c.replies, d + 1);
       li.append(ol);
     }
-    actions(li);
+    actions(li, 1);
     return li;
   }
 
-  function article(c) {
-    if (c.deleted) return h("article", { class: "db-a db-del" }, h("p", { class: "db-ts" }, t("deleted")));
+  // a: a new item's blank article, filled in place.
+  function article(c, a) {
+    if (c.deleted) {
+      const x = h("article", { class: "db-a db-del" }, h("p", { class: "db-ts" }, t("deleted")));
+      if (a) a.replaceWith(x);
+      return x;
+    }
+    a = a || tpl.li.firstChild.cloneNode(true);
+    const hd = a.firstChild;
+    const av = hd.firstChild;
+    let n = av.nextSibling;
+    const l = n.nextSibling;
+    const tm = l.nextSibling.firstChild;
+    const body = hd.nextSibling;
     const site = c.website && web(c.website);
     const date = new Date(c.created);
-    const body = h("div", { class: "db-b" });
-    body.innerHTML = c.html || ""; // sanitised by the server
     const rt = c.reply_to;
-    return h("article", { class: c.status == "pending" ? "db-a db-pend" : "db-a" },
-      h("header", { class: "db-h" },
-        c.avatar && web(c.avatar) ? h("img", { class: "db-av", src: c.avatar, alt: "", width: 32, height: 32, loading: "lazy" }) : null,
-        site ? h("a", { class: "db-n", href: site, rel: "nofollow ugc noopener" }, c.author) : h("b", { class: "db-n" }, c.author),
-        c.label ? h("span", { class: "db-l" }, "#" + c.label) : null,
-        h("a", { class: "db-t", href: "#comment-" + c.id }, h("time", { datetime: c.created, title: dtf.format(date) }, ago(rtf, date))),
-        c.edited ? h("span", { class: "db-e", title: dtf.format(new Date(c.edited)) }, t("edited")) : null,
-        c.status == "pending" ? h("span", { class: "db-p" }, t("pending")) : null),
-      rt ? h("p", { class: "db-rt" }, h("a", { href: "#comment-" + rt.id }, t("in_reply_to", { name: rt.author || t("deleted_author"), label: rt.label }))) : null,
-      body);
+    if (c.avatar && web(c.avatar)) {
+      avatars.set(av, c.avatar);
+      io.observe(av);
+    } else av.remove();
+    if (site) n.replaceWith((n = h("a", { class: "db-n", href: site, rel: "nofollow ugc noopener" })));
+    if (c.author != null) n.textContent = c.author;
+    if (c.label) l.textContent = "#" + c.label;
+    else l.remove();
+    tm.parentNode.href = "#comment-" + c.id;
+    tm.dateTime = c.created;
+    tm.title = dtf.format(date);
+    tm.textContent = ago(rtf, date);
+    if (c.edited) hd.append(h("span", { class: "db-e", title: dtf.format(new Date(c.edited)) }, t("edited")));
+    if (c.status == "pending") {
+      a.className = "db-a db-pend";
+      hd.append(h("span", { class: "db-p" }, t("pending")));
+    }
+    if (rt) body.before(h("p", { class: "db-rt" }, h("a", { href: "#comment-" + rt.id }, t("in_reply_to", { name: rt.author || t("deleted_author"), label: rt.label }))));
+    body.innerHTML = c.html || ""; // sanitised by the server
+    return a;
   }
 
-  function actions(li) {
+  // fresh: a new item (no box yet). Replies come last.
+  function actions(li, fresh) {
     const cid = idOf(li);
     const c = byId.get(cid);
     const mine = !c.deleted && token(cid);
-    const ol = li.querySelector(":scope>ol");
-    const box = h("div", { class: "db-act" },
-      !closed && !c.deleted && c.status != "pending" ? button("reply", t("reply")) : null,
-      mine ? [button("edit", t("edit")), button("del", t("delete"))] : null,
-      ol && ol.firstChild
-        ? button("tog", ol.hidden ? t("show_replies", { n: ol.querySelectorAll("li").length }) : t("hide_replies"),
-            { "aria-expanded": String(!ol.hidden), "aria-controls": ol.id })
-        : null);
-    const old = li.firstChild.querySelector(".db-act");
+    const ol = li.lastChild.localName == "ol" && li.lastChild;
+    const box = (!closed && !c.deleted && c.status != "pending"
+      ? tpl.re || (tpl.re = h("div", { class: "db-act" }, button("reply", t("reply"))))
+      : tpl.act || (tpl.act = h("div", { class: "db-act" }))).cloneNode(true);
+    if (mine) box.append(button("edit", t("edit")), button("del", t("delete")));
+    if (ol && ol.firstChild)
+      box.append(button("tog", ol.hidden ? t("show_replies", { n: ol.querySelectorAll("li").length }) : t("hide_replies"),
+        { "aria-expanded": String(!ol.hidden), "aria-controls": ol.id }));
+    const a = li.firstChild;
+    const old = !fresh && a.querySelector(".db-act");
     if (old) old.replaceWith(box);
-    else li.firstChild.append(box);
-    box.hidden = !!li.firstChild.querySelector(".db-ef"); // while editing
+    else a.append(box);
+    if (!fresh) box.hidden = !!a.querySelector(".db-ef"); // while editing
     if (mine) timers.push(setTimeout(() => li.isConnected && actions(li), mine.exp - Date.now() + 50));
     return box;
   }
@@ -469,7 +509,8 @@ function create(el, opts) {
     const row = (n, input, label, optional, hint) => {
       const fid = id + "-" + n;
       input.id = fid;
-      input.setAttribute("name", n);
+      input.name = n;
+      inputs[n] = input;
       input.setAttribute("aria-describedby", fid + "-e" + (hint ? " " + fid + "-h" : ""));
       if (!optional) input.required = true;
       return h("div", { class: "db-fd" },
@@ -489,18 +530,23 @@ function create(el, opts) {
       row("body", h("textarea", { rows: 5, maxlength: cfg.max_body_length }), "comment", false, t("markdown")),
       h("div", { class: "db-pv db-b", hidden: true }),
       h("div", { class: "db-hp", "aria-hidden": "true" },
-        h("label", null, "Homepage ", h("input", { name: "homepage", tabindex: "-1", autocomplete: "off" }))),
+        h("label", null, "Homepage ", (inputs.homepage = h("input", { name: "homepage", tabindex: "-1", autocomplete: "off" })))),
       h("div", { class: "db-btns" },
         button("prev", t("preview"), { "aria-pressed": "false" }),
         h("button", { type: "submit" }, t("post")),
         button("home", t("cancel"), { hidden: true })),
       h("p", { class: "db-msg", role: "alert" }),
     );
-    f.elements.namedItem("body").value = drafts()[0] || "";
+    inputs.body.value = drafts()[0] || "";
     return f;
   }
 
-  const values = () => Object.fromEntries(new FormData(form));
+  // Not FormData: that searches the whole shadow tree.
+  const values = () => {
+    const v = {};
+    for (const n in inputs) v[n] = inputs[n].value;
+    return v;
+  };
 
   // Drafts per thread and parent; name, email and website for every thread.
   function keep() {
@@ -623,7 +669,7 @@ function create(el, opts) {
     const fields = r.d.fields || {};
     let first = null;
     for (const n in fields) {
-      const input = form.elements.namedItem(n);
+      const input = field(n);
       if (!input || !input.id) continue;
       input.setAttribute("aria-invalid", "true");
       sr.getElementById(input.id + "-e").textContent = fields[n];
@@ -811,6 +857,7 @@ function create(el, opts) {
     destroy() {
       dead = true;
       timers.forEach(clearTimeout);
+      io.disconnect();
       if (sr) {
         for (const type of EVENTS) sr.removeEventListener(type, on);
         sr.replaceChildren(h("slot")); // the host's own markup shows again
