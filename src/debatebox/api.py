@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -29,6 +29,7 @@ from .web import (
     own_origin,
     read_json,
     session,
+    shaper,
 )
 
 api = Blueprint("debatebox_api", __name__)
@@ -77,11 +78,6 @@ def _preflight() -> Response | None:
     response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
     response.headers["Access-Control-Max-Age"] = "600"
     return response
-
-
-def _shaper() -> serialize.Shaper:
-    base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
-    return serialize.Shaper(base, gravatar=get_state().settings.gravatar)
 
 
 def _thread_key(value: str | None) -> str:
@@ -151,23 +147,12 @@ def list_comments() -> Response:
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
     if request.if_none_match.contains(etag):
         return Response(status=304, headers=headers)
-    if info is None:
-        page = threads.Page([], None)
-    else:
-        page = threads.page(
-            db,
-            info,
-            sort=sort,
-            limit=limit,
-            cursor=cursor,
-            max_depth=s.max_depth,
-            with_email=s.gravatar,
-        )
-    shaper = _shaper()
+    page = threads.page_of(db, s, info, sort=sort, limit=limit, cursor=cursor)
+    shape = shaper()
     payload = {
         "thread": serialize.thread(info, key),
         "sort": sort,
-        "comments": [shaper.node(node) for node in page.roots],
+        "comments": [shape.node(node) for node in page.roots],
         "next_cursor": page.next_cursor,
     }
     return json_response(payload, headers=headers)
@@ -194,7 +179,7 @@ def post_comment() -> tuple[Response, int] | Response:
     )
     posted = comments.post(state, session(), data, client)
     payload: dict[str, Any] = {
-        "comment": _shaper().comment(posted.comment),
+        "comment": shaper().comment(posted.comment),
         "thread": {"key": posted.thread.key, "count": posted.thread.comment_count},
         "edit_token": posted.edit_token,
         "edit_window": state.settings.edit_window,
@@ -228,7 +213,7 @@ def _public_comment(comment_id: int) -> Comment:
 def get_comment(comment_id: int) -> Response:
     comment = _public_comment(comment_id)
     return json_response(
-        {"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-cache"}
+        {"comment": shaper().comment(comment)}, headers={"Cache-Control": "no-cache"}
     )
 
 
@@ -240,7 +225,7 @@ def edit_comment(comment_id: int) -> Response:
     token = request.headers.get(TOKEN_HEADER)
     comment = comments.edit(state, session(), _check_id(comment_id), token, data)
     return json_response(
-        {"comment": _shaper().comment(comment)}, headers={"Cache-Control": "no-store"}
+        {"comment": shaper().comment(comment)}, headers={"Cache-Control": "no-store"}
     )
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import tree
+from .config import Settings
 from .errors import ValidationError
 from .models import APPROVED, DELETED, Comment, Thread
 
@@ -115,6 +116,29 @@ def page(
     replies = _nodes(conn.execute(reply_query.order_by(Comment.number, Comment.reply_number)))
     nested = tree.assemble(roots, replies, max_depth=max_depth)
     return Page(nested, str(numbers[-1]) if more else None)
+
+
+def page_of(
+    session: Session,
+    settings: Settings,
+    thread: ThreadInfo | None,
+    *,
+    sort: str,
+    limit: int,
+    cursor: int | None,
+) -> Page:
+    """:func:`page` with the application's depth and avatar settings; empty for no thread."""
+    if thread is None:
+        return Page([], None)
+    return page(
+        session,
+        thread,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        max_depth=settings.max_depth,
+        with_email=settings.gravatar,
+    )
 
 
 def _nodes(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:

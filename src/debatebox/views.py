@@ -19,10 +19,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
-from . import avatars, comments, serialize, threads
+from . import avatars, comments, threads
 from .errors import DebateBoxError
 from .forms import CommentForm
-from .web import client_ip, get_state, origin_allowed, own_origin, session
+from .web import client_ip, get_state, origin_allowed, own_origin, session, shaper
 from .widget import script_version
 
 views = Blueprint("debatebox", __name__, template_folder="templates")
@@ -53,20 +53,8 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
     s = state.settings
     db = session()
     info = threads.find(db, key)
-    page = (
-        threads.Page([], None)
-        if info is None
-        else threads.page(
-            db,
-            info,
-            sort=sort or s.default_sort,
-            limit=s.page_size,
-            cursor=None,
-            max_depth=s.max_depth,
-            with_email=s.gravatar,
-        )
-    )
-    nodes = [_shaper().node(node) for node in page.roots]
+    page = threads.page_of(db, s, info, sort=sort or s.default_sort, limit=s.page_size, cursor=None)
+    nodes = [shaper().node(node) for node in page.roots]
     title = title or (info.title if info else "")
     here = _without_our_params(request.full_path if request.query_string else request.path)
     form = CommentForm(
@@ -141,12 +129,6 @@ def _form_error(form: CommentForm, message: str, fields: dict[str, str]) -> str:
         fields=fields,
         back=form.next.data if _is_local(form.next.data) else None,
     )
-
-
-def _shaper() -> serialize.Shaper:
-    s = get_state().settings
-    base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
-    return serialize.Shaper(base, gravatar=s.gravatar)
 
 
 def _find(nodes: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:

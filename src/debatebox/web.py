@@ -6,9 +6,10 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, request, url_for
 from sqlalchemy.orm import Session
 
+from . import serialize
 from .errors import BadRequest, DebateBoxError, Forbidden
 from .net import client_address
 from .state import DebateBoxState
@@ -34,6 +35,12 @@ def close_session(_exc: BaseException | None = None) -> None:
     found = g.pop("_debatebox_session", None)
     if found is not None:
         found.close()
+
+
+def shaper() -> serialize.Shaper:
+    """Shapes comments for this request (avatar URLs on the host the client used)."""
+    base = url_for("debatebox.avatar", digest="0", _external=True)[: -len("0.svg")]
+    return serialize.Shaper(base, gravatar=get_state().settings.gravatar)
 
 
 def json_response(
