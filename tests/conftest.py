@@ -25,6 +25,10 @@ from debatebox import DebateBox, migrate
 from debatebox.database import create_engine, normalize_url
 from support import BASE_CONFIG, TABLES, Api
 
+#: A real SMTP server on loopback for the mail tests (fixtures ``mail_server``,
+#: ``make_mail_server``).
+pytest_plugins = ["mailserver"]
+
 SERVERS = {
     "postgresql": os.environ.get(
         "DEBATEBOX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

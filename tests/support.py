@@ -11,7 +11,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 #: debatebox's tables, children first.
-TABLES = ("debatebox_comment", "debatebox_thread")
+TABLES = (
+    "debatebox_outbox",
+    "debatebox_subscription",
+    "debatebox_subscriber",
+    "debatebox_comment",
+    "debatebox_thread",
+)
 
 BASE_CONFIG: dict[str, Any] = {
     "TESTING": True,
@@ -19,6 +25,8 @@ BASE_CONFIG: dict[str, Any] = {
     "DEBATEBOX_MIN_FILL_SECONDS": 0,
     "DEBATEBOX_RATE_LIMIT": "",
     "SERVER_NAME": "comments.test",
+    # Tests deliver queued mail themselves (``outbox.deliver``), so nothing runs behind them.
+    "DEBATEBOX_MAIL_DELIVERY": "worker",
 }
 
 

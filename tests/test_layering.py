@@ -24,18 +24,21 @@ LAYERS: dict[str, int] = {
             "database",
             "migrate",
             "state",
+            "smtp",
+            "messages",
+            "mailtext",
         ],
         1,
     ),
-    **dict.fromkeys(["moderation", "ratelimit", "validation"], 2),
-    **dict.fromkeys(["comments", "threads"], 3),
-    **dict.fromkeys(["forms", "serialize"], 4),
-    **dict.fromkeys(["web", "api", "views", "widget", "commands", "server"], 5),
+    **dict.fromkeys(["moderation", "ratelimit", "validation", "outbox", "notices"], 2),
+    **dict.fromkeys(["comments", "threads", "subscriptions", "links"], 3),
+    **dict.fromkeys(["forms", "serialize", "decisions", "delivery"], 4),
+    **dict.fromkeys(["web", "api", "views", "widget", "commands", "server", "pages"], 5),
     **dict.fromkeys(["extension"], 6),
     **dict.fromkeys(["standalone", "demo", "cli", "__init__"], 7),
 }
 #: Only these modules may touch ``flask.request`` (the web edges).
-REQUEST_USERS = {"web", "api", "views", "widget"}
+REQUEST_USERS = {"web", "api", "views", "widget", "pages"}
 
 
 def _modules() -> list[Path]:

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from . import comments, serialize, threads
+from . import comments, serialize, subscriptions, threads
 from .config import SORTS
 from .errors import BadRequest, DebateBoxError, NotFound, Unavailable, ValidationError
 from .models import APPROVED, DELETED, Comment
@@ -36,9 +36,11 @@ api = Blueprint("debatebox_api", __name__)
 
 #: Header carrying the edit token returned when a comment is posted.
 TOKEN_HEADER = "X-Debatebox-Token"
+#: Header carrying the reader token (proof of an email address) the widget keeps.
+READER_HEADER = "X-Debatebox-Reader"
 #: The largest id a comment can have (a signed 32-bit integer on every database).
 MAX_ID = 2**31 - 1
-ALLOWED_HEADERS = f"Content-Type, Idempotency-Key, If-None-Match, {TOKEN_HEADER}"
+ALLOWED_HEADERS = f"Content-Type, Idempotency-Key, If-None-Match, {TOKEN_HEADER}, {READER_HEADER}"
 
 
 @api.errorhandler(DebateBoxError)
@@ -125,6 +127,7 @@ def config() -> Response:
         "max_name_length": s.max_name_length,
         "max_body_length": s.max_body_length,
         "moderation": s.moderation,
+        "subscriptions": bool(s.smtp_url),
     }
     return json_response(payload, headers={"Cache-Control": "no-store"})
 
@@ -176,6 +179,8 @@ def post_comment() -> tuple[Response, int] | Response:
         origin_allowed=True,
         idempotency_key=request.headers.get("Idempotency-Key"),
         page_origins=(own_origin(), *state.settings.origins),
+        reader_token=request.headers.get(READER_HEADER),
+        base_url=request.url_root,
     )
     posted = comments.post(state, session(), data, client)
     payload: dict[str, Any] = {
@@ -189,6 +194,36 @@ def post_comment() -> tuple[Response, int] | Response:
     if not posted.created:
         headers["Idempotent-Replayed"] = "true"
     return json_response(payload, 201 if posted.published else 202, headers)
+
+
+@api.post("/subscriptions")
+def subscribe() -> tuple[Response, int] | Response:
+    """Follow a thread (or the replies to a comment) by email.
+
+    202 ``pending`` whether or not the address is known: a confirmation email is on its
+    way when the address may get one. 201 ``active`` only when the request carries the
+    reader token of that very address.
+    """
+    state = get_state()
+    check_write_origin()
+    if not state.settings.smtp_url:
+        raise DebateBoxError(
+            "Email subscriptions are not offered here.", code="subscriptions_off"
+        ).with_status(404)
+    data = read_json(state.settings.max_request_bytes)
+    active = subscriptions.request(
+        state,
+        session(),
+        data,
+        origin_allowed=True,
+        reader_token=request.headers.get(READER_HEADER),
+        base_url=request.url_root,
+        page_origins=(own_origin(), *state.settings.origins),
+    )
+    headers = {"Cache-Control": "no-store"}
+    if active:
+        return json_response({"status": "active"}, 201, headers)
+    return json_response({"status": "pending"}, 202, headers)
 
 
 def _check_id(comment_id: int) -> int:

@@ -1,4 +1,4 @@
-"""The ``debatebox`` command: ``demo``, ``serve`` and ``upgrade``.
+"""The ``debatebox`` command: ``demo``, ``serve``, ``upgrade`` and ``deliver-mail``.
 
 Every option of ``serve`` can also come from the environment variable named in its help;
 a command-line option wins over the environment.
@@ -126,6 +126,37 @@ def upgrade(database_url: str, revision: str) -> None:
     engine = database.create_engine(database_url)
     migrate.upgrade(engine, revision)
     click.echo(f"debatebox schema at revision {migrate.current(engine)}.")
+
+
+@main.command("deliver-mail")
+@click.option(
+    "--database-url",
+    envvar="DEBATEBOX_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
+)
+@click.option(
+    "--smtp-url",
+    envvar="DEBATEBOX_SMTP_URL",
+    default=None,
+    help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].",
+)
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+def deliver_mail(database_url: str | None, smtp_url: str | None, once: bool) -> None:
+    """Send queued emails: a worker for production (several may run at once)."""
+    for name, value in (("database_url", database_url), ("smtp_url", smtp_url)):
+        if value is not None:
+            os.environ[_ENV_OPTIONS[name]] = value
+    os.environ["DEBATEBOX_MAIL_DELIVERY"] = "worker"
+    from .commands import deliver_mail as run
+    from .standalone import create_app
+
+    try:
+        app = create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    with app.app_context():
+        run(app.extensions["debatebox"], once=once)
 
 
 def _url_host(host: str) -> str:

@@ -1,15 +1,20 @@
-"""``flask debatebox …``: schema commands for a host application.
+"""``flask debatebox …``: schema and mail commands for a host application.
 
 Each command only wraps a library function.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
+from typing import Any
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import migrate
+from . import delivery, migrate
+from .outbox import Report
 
 flask_group = AppGroup("debatebox", help="Manage debatebox's comment database.")
 
@@ -39,3 +44,32 @@ def downgrade(revision: str) -> None:
     """Take the schema back to REVISION ("base" removes every debatebox table)."""
     migrate.downgrade(_engine(), revision)  # type: ignore[arg-type]
     click.echo(f"debatebox schema at revision {migrate.current(_engine()) or 'empty'}.")  # type: ignore[arg-type]
+
+
+def _echo_report(report: Report) -> None:
+    click.echo(f"mail: {report.sent} sent, {report.retried} to retry, {report.failed} failed")
+
+
+def deliver_mail(state: Any, *, once: bool) -> None:
+    """Send queued mail: one pass, or until SIGTERM/SIGINT (shared by both CLIs)."""
+    if not state.settings.smtp_url:
+        raise click.ClickException("Set DEBATEBOX_SMTP_URL: there is no mail server to send to.")
+    if once:
+        _echo_report(delivery.run_once(state))
+        return
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo("debatebox: delivering mail (Ctrl+C stops)")
+    delivery.run_forever(state, stop=stop, on_report=_echo_report)
+
+
+@flask_group.command("deliver-mail")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+def deliver_mail_command(once: bool) -> None:
+    """Send the queued emails (run one or more of these next to the web processes)."""
+    deliver_mail(current_app.extensions["debatebox"], once=once)

@@ -24,12 +24,11 @@ import dataclasses
 import hashlib
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import render, signals, threads
+from . import render, signals, subscriptions, threads
 from .avatars import avatar_hash
 from .database import write
 from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
@@ -38,7 +37,7 @@ from .moderation import initial_status
 from .net import truncate
 from .state import DebateBoxState
 from .tokens import TokenExpired, TokenInvalid
-from .validation import NewComment, check_idempotency_key, parse, parse_edit
+from .validation import NewComment, check_idempotency_key, check_page_url, parse, parse_edit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +52,10 @@ class Client:
     idempotency_key: str | None = None
     #: Origins a new thread's page URL may point to (``None``: any http(s) URL).
     page_origins: tuple[str, ...] | None = None
+    #: The reader token the widget keeps after a confirmed subscription (proves the email).
+    reader_token: str | None = None
+    #: This server's public URL as the client reached it, for links in emails.
+    base_url: str = ""
 
 
 @dataclasses.dataclass
@@ -76,12 +79,12 @@ class Posted:
 def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> Posted:
     """Validate, check and store a new comment (see the module docstring)."""
     new = parse(state.settings, data)
-    if new.url and client.page_origins is not None:
-        parts = urlsplit(new.url)
-        if f"{parts.scheme}://{parts.netloc}" not in client.page_origins:
-            raise ValidationError(
-                "The page URL must belong to this site.", fields={"url": "Not an allowed origin."}
-            )
+    if (new.notify_replies or new.notify_all) and not state.settings.smtp_url:
+        raise ValidationError(
+            "Email notifications are not offered here.",
+            fields={"notify_replies" if new.notify_replies else "notify_all": "Not offered."},
+        )
+    check_page_url(new.url, client.page_origins)
     idempotency_key = check_idempotency_key(client.idempotency_key)
     digest = _digest(new)
     if idempotency_key:
@@ -118,14 +121,19 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
     html = render.render_markdown(new.body)
     author_hash = avatar_hash(state.secret_key, new.email or new.author_name)
     created_thread: list[Thread] = []
+    effects: subscriptions.Effects = []
+    is_proven = bool(new.email) and subscriptions.proven(
+        state, session, client.reader_token, new.email or ""
+    )
 
     def work(session: Session) -> Posted:
         created_thread.clear()
+        effects.clear()
         if idempotency_key:
             replay = _find_replay(state, session, new.thread_key, idempotency_key, digest)
             if replay is not None:
                 return replay
-        row = _lock_thread(session, new.thread_key)
+        row = lock_thread(session, new.thread_key)
         if row is None:
             row = Thread(key=new.thread_key, title=new.title, url=new.url)
             session.add(row)
@@ -154,8 +162,26 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         else:
             comment.depth = 0
         session.add(comment)
+        session.flush()
         if status == APPROVED:
             publish(session, row, comment)
+            subscriptions.on_published(state, session, row, comment, effects)
+        for wanted, target in (
+            (new.notify_all, subscriptions.Target(row, None)),
+            (new.notify_replies, subscriptions.Target(row, comment)),
+        ):
+            if wanted and new.email:
+                subscriptions.subscribe(
+                    state,
+                    session,
+                    email=new.email,
+                    target=target,
+                    mode="instant",
+                    lang=new.lang,
+                    base_url=client.base_url,
+                    is_proven=is_proven,
+                    effects=effects,
+                )
         session.flush()
         return Posted(comment, row, True, state.signer.edit_token(comment.id))
 
@@ -164,13 +190,14 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         for row in created_thread:
             signals.thread_created.send(state.sender, thread=row)
         signals.comment_posted.send(state.sender, comment=result.comment, thread=result.thread)
+        subscriptions.fire(state, effects)
     return result
 
 
 def publish(session: Session, thread: Thread, comment: Comment) -> None:
     """Make ``comment`` public: give it its number and count it. Call in a write.
 
-    ``thread`` must have been read with a row lock (:func:`_lock_thread`), so two
+    ``thread`` must have been read with a row lock (:func:`lock_thread`), so two
     comments published at once never get the same number.
     """
     comment.status = APPROVED
@@ -188,7 +215,7 @@ def publish(session: Session, thread: Thread, comment: Comment) -> None:
     thread.version += 1
 
 
-def _lock_thread(session: Session, key: str) -> Thread | None:
+def lock_thread(session: Session, key: str) -> Thread | None:
     return session.scalars(
         sa.select(Thread)
         .where(Thread.key == key)

@@ -70,6 +70,35 @@ GRAVATAR = False
 #: Outgoing mail server, ``smtp://user:password@host:587?starttls=1`` or ``smtps://…``
 #: (``None``: no mail is sent).
 SMTP_URL: str | None = None
+#: Public base URL of the comment server (``https://comments.example.org``), used for the
+#: links in emails. ``None``: the URL the request that caused the email came in on.
+PUBLIC_URL: str | None = None
+#: The site's name in emails and on the subscription pages.
+SITE_NAME = "debatebox"
+#: Sender of every email: an address, or ``Name <address>``.
+MAIL_FROM = "debatebox <noreply@localhost>"
+#: Reply-To of every email (``None``: none).
+MAIL_REPLY_TO: str | None = None
+#: Who delivers queued mail: ``thread`` (a background thread in each web process, fine
+#: for small sites and the demo) or ``worker`` (only ``debatebox deliver-mail`` processes).
+MAIL_DELIVERY = "thread"
+#: Delivery attempts before a message is given up (temporary failures are retried).
+MAIL_MAX_ATTEMPTS = 8
+#: Seconds before the first retry; each further retry waits twice as long (at most a day).
+MAIL_RETRY_DELAY = 60
+#: At most one confirmation email per address in this many seconds.
+CONFIRM_INTERVAL = 600
+#: Seconds a confirmation link stays valid.
+CONFIRM_MAX_AGE = 7 * 24 * 60 * 60
+#: Seconds an unsubscribe link (in every email) stays valid.
+UNSUBSCRIBE_MAX_AGE = 400 * 24 * 60 * 60
+#: Seconds a "manage my subscriptions" link stays valid.
+MANAGE_MAX_AGE = 30 * 24 * 60 * 60
+#: Seconds the reader token kept by the widget after a confirmation stays valid; with it,
+#: the same reader subscribes again without a new confirmation.
+READER_MAX_AGE = 365 * 24 * 60 * 60
+#: Whether authors get an email when their held comment is published by a moderator.
+NOTIFY_AUTHORS = False
 #: Key for signed tokens. ``None`` uses the application's ``SECRET_KEY``.
 SECRET_KEY: str | None = None
 #: Whether the standalone server (``debatebox serve``, ``create_app()``) and the demo
@@ -83,6 +112,7 @@ _DEFAULTS: dict[str, Any] = {
 KEYS: tuple[str, ...] = tuple(f"DEBATEBOX_{name}" for name in _DEFAULTS)
 MODERATION_MODES = ("open", "first-time", "all")
 SORTS = ("oldest", "newest")
+MAIL_DELIVERIES = ("thread", "worker")
 
 
 class ConfigError(ValueError):
@@ -118,6 +148,19 @@ class Settings:
     smtp_url: str | None
     secret_key: str | None
     auto_upgrade: bool
+    public_url: str | None
+    site_name: str
+    mail_from: str
+    mail_reply_to: str | None
+    mail_delivery: str
+    mail_max_attempts: int
+    mail_retry_delay: int
+    confirm_interval: int
+    confirm_max_age: int
+    unsubscribe_max_age: int
+    manage_max_age: int
+    reader_max_age: int
+    notify_authors: bool
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -126,6 +169,8 @@ class Settings:
         for name, default in _DEFAULTS.items():
             raw = config.get(f"DEBATEBOX_{name}", default)
             values[name.lower()] = _coerce(name, raw, default)
+        if values["public_url"]:
+            values["public_url"] = values["public_url"].rstrip("/")
         settings = cls(**values)
         settings._check()
         return settings
@@ -157,6 +202,20 @@ class Settings:
             raise ConfigError(f"DEBATEBOX_TRUSTED_PROXIES: {error}.") from error
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ConfigError("DEBATEBOX_SMTP_URL must start with smtp:// or smtps://.")
+        if self.mail_delivery not in MAIL_DELIVERIES:
+            raise ConfigError(
+                f"DEBATEBOX_MAIL_DELIVERY must be one of {', '.join(MAIL_DELIVERIES)}."
+            )
+        if self.mail_max_attempts < 1 or self.mail_retry_delay < 1:
+            raise ConfigError(
+                "DEBATEBOX_MAIL_MAX_ATTEMPTS and DEBATEBOX_MAIL_RETRY_DELAY must be 1 or more."
+            )
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError("DEBATEBOX_PUBLIC_URL looks like https://comments.example.org.")
+        for name in ("mail_from", "mail_reply_to", "site_name"):
+            value = getattr(self, name) or ""
+            if "\r" in value or "\n" in value:
+                raise ConfigError(f"DEBATEBOX_{name.upper()} must be on one line.")
         for origin in self.origins:
             if origin.count("/") != 2 or not origin.startswith(("http://", "https://")):
                 raise ConfigError(

@@ -11,6 +11,8 @@ from flask_limiter import Limiter
 from . import commands, database
 from .api import api
 from .config import ConfigError, Settings
+from .delivery import MailSender
+from .pages import pages
 from .ratelimit import PostLimiter
 from .state import DebateBoxState
 from .tokens import Signer
@@ -58,7 +60,7 @@ class DebateBox:
             )
             flask_limiter.init_app(app)
             limiter = PostLimiter(flask_limiter, settings.rate_limit)
-        app.extensions["debatebox"] = DebateBoxState(
+        state = app.extensions["debatebox"] = DebateBoxState(
             settings,
             Signer(secret),
             str(secret),
@@ -67,7 +69,13 @@ class DebateBox:
             sender=app,
             rate_limiter=limiter,
         )
+        if settings.smtp_url and settings.mail_delivery == "thread":
+            sender = state.mail_sender = MailSender(state)
+            state.on_mail_queued = sender.wake
+            # Mail left queued by an earlier run goes out once the process serves.
+            app.before_request(sender.ensure_started)
         app.register_blueprint(views, url_prefix=settings.url_prefix)
+        app.register_blueprint(pages, url_prefix=settings.url_prefix)
         app.register_blueprint(api, url_prefix=f"{settings.url_prefix}/api")
         app.register_blueprint(widget, url_prefix=settings.url_prefix)
         app.teardown_appcontext(close_session)

@@ -128,3 +128,110 @@ class Comment(Base):
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} thread={self.thread_id} {self.status}>"
+
+
+#: Subscription statuses: ``pending`` until the address confirms, then ``active``.
+SUB_PENDING = "pending"
+SUB_ACTIVE = "active"
+#: Delivery modes: one email per new comment, or one a day listing them.
+INSTANT = "instant"
+DIGEST = "digest"
+#: What a subscription follows: every new comment of the thread, or the replies to one
+#: comment (scope ``replies:<id>``).
+THREAD_SCOPE = "thread"
+
+
+class Subscriber(Base):
+    """An email address that subscribed to something. Confirmed once it proved it is read."""
+
+    __tablename__ = "debatebox_subscriber"
+    __table_args__ = (sa.UniqueConstraint("email"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    #: Lower-cased address.
+    email: Mapped[str] = mapped_column(sa.String(254))
+    #: When the address first clicked a confirmation link.
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    #: When the last confirmation email was queued (they are rate limited per address).
+    confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    #: Whether the address gets notices about its own comments (``NOTIFY_AUTHORS``);
+    #: "unsubscribe from everything" turns them off.
+    notices: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Subscription(Base):
+    """One address following one thread, or the replies to one comment."""
+
+    __tablename__ = "debatebox_subscription"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber_id", "thread_id", "scope"),
+        sa.Index("ix_debatebox_subscription_thread_status", "thread_id", "status"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("debatebox_subscriber.id", ondelete="CASCADE")
+    )
+    thread_id: Mapped[int] = mapped_column(sa.ForeignKey("debatebox_thread.id", ondelete="CASCADE"))
+    #: ``thread`` or ``replies:<comment id>``.
+    scope: Mapped[str] = mapped_column(sa.String(32))
+    #: The comment whose replies are followed (scope ``replies:…``), else ``None``.
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("debatebox_comment.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(sa.String(16), default=SUB_PENDING)
+    mode: Mapped[str] = mapped_column(sa.String(16), default=INSTANT)
+    #: Language of the emails (the widget's language when subscribing).
+    lang: Mapped[str] = mapped_column(sa.String(8), default="en")
+    #: Public URL of the comment server when the subscription was made, for email links.
+    base_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    #: Daily digests: comments published after this time go into the next digest.
+    digest_since: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+#: Outbox statuses.
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """An email waiting to be sent, written in the transaction of the event that caused it.
+
+    Delivery workers claim rows for a while (``claimed_until``), so two workers never
+    send the same row; a worker that dies leaves its rows to be claimed again later.
+    """
+
+    __tablename__ = "debatebox_outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("dedup_key"),
+        sa.Index("ix_debatebox_outbox_due", "status", "due_at"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    #: One message per (recipient, event): a second queueing of the same key is a no-op.
+    dedup_key: Mapped[str] = mapped_column(sa.String(190))
+    #: ``confirm``, ``notify``, ``digest``, ``published`` …
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    body_text: Mapped[str] = mapped_column(LongText)
+    body_html: Mapped[str] = mapped_column(LongText)
+    #: Extra headers as JSON (``List-Unsubscribe`` …).
+    headers: Mapped[str] = mapped_column(sa.Text, default="{}")
+    message_id: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Not sent before this time (retries back off).
+    due_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)

@@ -32,3 +32,27 @@ comment_deleted = _signals.signal("comment-deleted")
 
 #: Sent when a thread is created by a first comment, with ``thread``.
 thread_created = _signals.signal("thread-created")
+
+#: Sent after a held comment was published by a moderator, with ``comment`` and
+#: ``thread``.
+comment_approved = _signals.signal("comment-approved")
+
+#: Sent after a subscription was asked for and stored, with ``subscription`` (a
+#: :class:`~debatebox.models.Subscription`), ``email`` and ``thread``; its ``status`` is
+#: ``pending`` (a confirmation email was queued, unless one went to the address
+#: recently) or ``active`` (the reader proved the address with a reader token).
+subscription_requested = _signals.signal("subscription-requested")
+
+#: Sent after a reader confirmed a subscription from the link in its email, with
+#: ``subscription``, ``email`` and ``thread``.
+subscription_confirmed = _signals.signal("subscription-confirmed")
+
+#: Sent after a subscription was removed (unsubscribe link, one-click unsubscribe, the
+#: manage page), with ``subscription`` (the deleted row, detached), ``email`` and
+#: ``thread``.
+subscription_removed = _signals.signal("subscription-removed")
+
+#: Sent after an email was queued in the outbox, with ``message`` (the
+#: :class:`~debatebox.models.OutboxMessage`) and ``reason`` (``confirm``, ``notify``,
+#: ``digest`` or ``published``).
+notification_queued = _signals.signal("notification-queued")

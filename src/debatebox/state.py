@@ -41,6 +41,10 @@ class DebateBoxState:
         self.sender = sender
         #: A :class:`debatebox.ratelimit.PostLimiter`, or ``None`` when limits are off.
         self.rate_limiter = rate_limiter
+        #: Called after a transaction queued mail (the in-process sender's wake-up).
+        self.on_mail_queued: Callable[[], None] | None = None
+        #: The in-process :class:`debatebox.delivery.MailSender`, if this app runs one.
+        self.mail_sender: Any = None
         self._engine_factory = engine_factory
         self._engine: sa.Engine | None = None
         self._sessionmaker: sessionmaker[Session] | None = None
@@ -55,3 +59,8 @@ class DebateBoxState:
         if self._sessionmaker is None:
             self._sessionmaker = make_sessionmaker(self.engine)
         return self._sessionmaker()
+
+    def mail_queued(self) -> None:
+        """Tell the in-process mail sender, if there is one, that mail is waiting."""
+        if self.on_mail_queued is not None:
+            self.on_mail_queued()

@@ -15,6 +15,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 #: One salt per purpose; never reuse a salt for a new purpose.
 EDIT = "debatebox.comment.edit"
 FORM = "debatebox.form.timestamp"
+CONFIRM = "debatebox.subscription.confirm"
+UNSUBSCRIBE = "debatebox.subscription.unsubscribe"
+MANAGE = "debatebox.subscriptions.manage"
+READER = "debatebox.reader"
 
 
 class TokenInvalid(Exception):
@@ -75,3 +79,14 @@ class Signer:
         if payload != {"f": 1}:
             raise TokenInvalid("The form token is not valid.")
         return age
+
+    def subscriber_token(self, purpose: str, subscriber_id: int) -> str:
+        """A manage or reader token: proof of one subscriber's address, by its id only (no
+        address in the token, since these end up in URLs)."""
+        return self.dumps(purpose, {"u": subscriber_id})
+
+    def check_subscriber_token(self, purpose: str, token: str, *, max_age: float) -> int:
+        payload, _age = self.loads(purpose, token, max_age=max_age)
+        if not isinstance(payload, dict) or type(payload.get("u")) is not int:
+            raise TokenInvalid("The token is not valid.")
+        return int(payload["u"])

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import BadRequest, ValidationError
@@ -29,8 +30,15 @@ POST_FIELDS = frozenset(
         "body",
         "form_token",
         "homepage",
+        "notify_replies",
+        "notify_all",
+        "lang",
     }
 )
+#: Fields of a subscription request (``POST /api/subscriptions``).
+SUBSCRIBE_FIELDS = frozenset({"thread", "title", "url", "email", "mode", "comment", "lang"})
+MODES = ("instant", "digest")
+_LANG = re.compile(r"^[a-z]{2}$")
 #: The honeypot: hidden from people, filled in by bots.
 HONEYPOT = "homepage"
 EDIT_FIELDS = frozenset({"body"})
@@ -54,6 +62,25 @@ class NewComment:
     body: str
     form_token: str | None
     honeypot: str
+    #: Subscriptions asked for with the comment: replies to it, every new comment.
+    notify_replies: bool = False
+    notify_all: bool = False
+    #: Language of the reader's emails.
+    lang: str = "en"
+
+
+@dataclasses.dataclass(frozen=True)
+class NewSubscription:
+    """A subscription request after validation."""
+
+    thread_key: str
+    title: str
+    url: str
+    email: str
+    mode: str
+    #: Follow the replies to this comment instead of the whole thread.
+    comment_id: int | None
+    lang: str
 
 
 def _text(
@@ -96,14 +123,45 @@ def _allowlist(data: Any, allowed: frozenset[str]) -> None:
         )
 
 
+def _page(
+    settings: Settings, data: Mapping[str, Any], errors: dict[str, str]
+) -> tuple[str, str, str]:
+    """The thread key, title and page URL a request names."""
+    key = _text(
+        data, "thread", errors, required=True, max_length=settings.max_key_length, label="Thread"
+    )
+    title = _text(data, "title", errors, required=False, max_length=300, label="Title")
+    url = _text(data, "url", errors, required=False, max_length=1000, label="Page URL")
+    if url and "url" not in errors:
+        try:
+            url = normalize_website(url)
+        except ValueError:
+            errors["url"] = "Page URL must be an http(s) address."
+    return key, title, url
+
+
+def _flag(data: Mapping[str, Any], name: str, errors: dict[str, str]) -> bool:
+    value = data.get(name, False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    errors[name] = "Must be true or false."
+    return False
+
+
+def _lang(data: Mapping[str, Any], errors: dict[str, str]) -> str:
+    value = data.get("lang") or "en"
+    if not isinstance(value, str) or not _LANG.match(value.split("-")[0].lower()):
+        errors["lang"] = "Language must be a code like en or de."
+        return "en"
+    return value.split("-")[0].lower()
+
+
 def parse(settings: Settings, data: Any) -> NewComment:
     """Allowlist and validate the fields of a new comment; raise with every problem."""
     _allowlist(data, POST_FIELDS)
     s = settings
     errors: dict[str, str] = {}
-    key = _text(data, "thread", errors, required=True, max_length=s.max_key_length, label="Thread")
-    title = _text(data, "title", errors, required=False, max_length=300, label="Title")
-    url = _text(data, "url", errors, required=False, max_length=1000, label="Page URL")
+    key, title, url = _page(s, data, errors)
     name = _text(data, "name", errors, required=True, max_length=s.max_name_length, label="Name")
     email = _text(data, "email", errors, required=s.require_email, max_length=254, label="Email")
     website = _text(data, "website", errors, required=False, max_length=500, label="Website")
@@ -116,11 +174,6 @@ def parse(settings: Settings, data: Any) -> NewComment:
         label="Comment",
         multiline=True,
     )
-    if url and "url" not in errors:
-        try:
-            url = normalize_website(url)
-        except ValueError:
-            errors["url"] = "Page URL must be an http(s) address."
     if email and "email" not in errors and not _EMAIL.match(email):
         errors["email"] = "Email does not look like an email address."
     if website and "website" not in errors:
@@ -139,6 +192,11 @@ def parse(settings: Settings, data: Any) -> NewComment:
         errors["form_token"] = "Form token must be text."
         token = None
     honeypot = data.get(HONEYPOT) or ""
+    notify_replies = _flag(data, "notify_replies", errors)
+    notify_all = _flag(data, "notify_all", errors)
+    if (notify_replies or notify_all) and not email and "email" not in errors:
+        errors["email"] = "Email is required to be notified."
+    lang = _lang(data, errors)
     if errors:
         raise ValidationError(_summary(errors), fields=errors)
     return NewComment(
@@ -152,11 +210,46 @@ def parse(settings: Settings, data: Any) -> NewComment:
         body=body,
         form_token=token,
         honeypot=honeypot if isinstance(honeypot, str) else "x",
+        notify_replies=notify_replies,
+        notify_all=notify_all,
+        lang=lang,
     )
+
+
+def parse_subscription(settings: Settings, data: Any) -> NewSubscription:
+    """Allowlist and validate a subscription request; raise with every problem."""
+    _allowlist(data, SUBSCRIBE_FIELDS)
+    errors: dict[str, str] = {}
+    key, title, url = _page(settings, data, errors)
+    email = _text(data, "email", errors, required=True, max_length=254, label="Email")
+    if email and "email" not in errors and not _EMAIL.match(email):
+        errors["email"] = "Email does not look like an email address."
+    mode = data.get("mode") or "instant"
+    if mode not in MODES:
+        errors["mode"] = "Mode must be instant or digest."
+    comment = data.get("comment")
+    if comment is not None and (
+        isinstance(comment, bool) or not isinstance(comment, int) or not 0 < comment < 2**31
+    ):
+        errors["comment"] = "Comment must be the id of a comment."
+    lang = _lang(data, errors)
+    if errors:
+        raise ValidationError(_summary(errors), fields=errors)
+    return NewSubscription(key, title, url, email.lower(), str(mode), comment, lang)
 
 
 def _summary(errors: dict[str, str]) -> str:
     return next(iter(errors.values())) if len(errors) == 1 else "Please correct the marked fields."
+
+
+def check_page_url(url: str, page_origins: tuple[str, ...] | None) -> None:
+    """A new thread's page URL must be on one of ``page_origins`` (``None``: any)."""
+    if url and page_origins is not None:
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" not in page_origins:
+            raise ValidationError(
+                "The page URL must belong to this site.", fields={"url": "Not an allowed origin."}
+            )
 
 
 def check_idempotency_key(key: str | None) -> str | None:
