@@ -44,10 +44,11 @@ class Recipient:
     subscription_ids: tuple[int, ...] = ()
 
 
-def link(state: DebateBoxState, base_url: str, path: str) -> str:
-    """An absolute URL below the blueprint, for an email."""
+def link(state: DebateBoxState, base_url: str, path: str, lang: str = "en") -> str:
+    """An absolute URL below the blueprint, for an email; pages open in ``lang``."""
     root = state.settings.public_url or base_url.rstrip("/")
-    return f"{root}{state.settings.url_prefix}{path}"
+    query = f"?lang={lang}" if lang != "en" else ""
+    return f"{root}{state.settings.url_prefix}{path}{query}"
 
 
 def unsubscribe_token(state: DebateBoxState, recipient: Recipient) -> str:
@@ -75,13 +76,13 @@ def _queue(
     mail: Mail,
 ) -> OutboxMessage | None:
     t = translator(recipient.lang)
+    lang, base = recipient.lang, recipient.base_url
     unsubscribe = link(
-        state,
-        recipient.base_url,
-        f"/subscriptions/unsubscribe/{unsubscribe_token(state, recipient)}",
+        state, base, f"/subscriptions/unsubscribe/{unsubscribe_token(state, recipient)}", lang
     )
     manage_token = state.signer.subscriber_token(tokens.MANAGE, recipient.subscriber_id)
-    manage = link(state, recipient.base_url, f"/subscriptions/manage/{manage_token}")
+    manage = link(state, base, f"/subscriptions/manage/{manage_token}", lang)
+    host = urlsplit(link(state, base, "")).hostname or "localhost"
     mail = dataclasses.replace(mail, links=[(t("unsubscribe"), unsubscribe), (t("manage"), manage)])
     return outbox.queue(
         session,
@@ -94,10 +95,9 @@ def _queue(
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{outbox.one_line(state.settings.site_name, 80)} comments"
-            f" <comments.{urlsplit(link(state, recipient.base_url, '')).hostname or 'localhost'}>",
+            "List-Id": f"{outbox.one_line(state.settings.site_name, 80)} <comments.{host}>",
         },
-        domain=urlsplit(link(state, recipient.base_url, "")).hostname or "localhost",
+        domain=host,
     )
 
 
@@ -146,7 +146,7 @@ def confirmation(
         intro=[intro],
         action=(
             t("confirm_action"),
-            link(state, recipient.base_url, f"/subscriptions/confirm/{token}"),
+            link(state, recipient.base_url, f"/subscriptions/confirm/{token}", recipient.lang),
         ),
         outro=[t("confirm_ignore")],
         why=t("why_subscribed", title=title, site=site),
