@@ -26,11 +26,23 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--db", "database_path", default=None, help="SQLite file (default: a temp file).")
-def demo(host: str, port: int, database_path: str | None) -> None:
+@click.option(
+    "--smtp-url",
+    envvar="DEBATEBOX_SMTP_URL",
+    default=None,
+    help="Mail server for email subscriptions (default: none) [env DEBATEBOX_SMTP_URL].",
+)
+def demo(host: str, port: int, database_path: str | None, smtp_url: str | None) -> None:
     """Start a demo page with a debate and the comment server, no configuration needed."""
     from .demo import create_demo_app
 
-    app = create_demo_app(database_path, DEBATEBOX_RATE_LIMIT="", DEBATEBOX_MIN_FILL_SECONDS=1)
+    app = create_demo_app(
+        database_path,
+        DEBATEBOX_RATE_LIMIT="",
+        DEBATEBOX_MIN_FILL_SECONDS=1,
+        DEBATEBOX_SMTP_URL=smtp_url,
+        DEBATEBOX_SITE_NAME="debatebox demo",
+    )
     click.echo(f"debatebox demo: open http://{_url_host(host)}:{port}/  (Ctrl+C stops it)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
