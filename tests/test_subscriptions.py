@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from debatebox import delivery, signals, subscriptions
 from debatebox.decisions import approve
+from debatebox.messages import translator
 from debatebox.models import OutboxMessage, Subscription, Thread, utcnow
 from mailserver import MailServer
 from support import Api, captured_signals, snapshot
@@ -502,3 +503,20 @@ def test_header_injection_through_a_title_is_impossible(
     assert note.recipients == ("bob@example.org",)
     assert note.message["Bcc"] is None and note.message["X-Evil"] is None
     assert "\n" not in note.message["Subject"] and "\r" not in note.message["Subject"]
+
+
+def test_emails_and_pages_speak_the_readers_language(site: Flask, mail_server: MailServer) -> None:
+    german = translator("de")
+    client = site.test_client()
+    subscribe(client, lang="de")
+    send(site)
+    message = mail_server.wait_for(1)[0].message
+    assert message["Subject"] == german("confirm_subject", title="Cars in cities")
+    assert german("confirm_action") in text_of(message)
+    confirm = link(message, "confirm")
+    assert "?lang=de" in text_of(message)
+    page = client.get(confirm + "?lang=de").get_data(as_text=True)
+    assert '<html lang="de">' in page and german("confirm_title") in page
+    # Without ?lang=, the browser's languages decide.
+    asked = client.get(confirm, headers={"Accept-Language": "fr-CH, fr;q=0.9"})
+    assert translator("fr")("confirm_title") in asked.get_data(as_text=True)
