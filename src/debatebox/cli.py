@@ -167,8 +167,12 @@ def deliver_mail(database_url: str | None, smtp_url: str | None, once: bool) -> 
         app = create_app()
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    with app.app_context():
-        run(app.extensions["debatebox"], once=once)
+    state = app.extensions["debatebox"]
+    try:
+        with app.app_context():
+            run(state, once=once)
+    finally:
+        state.engine.dispose()
 
 
 def _url_host(host: str) -> str:

@@ -57,12 +57,15 @@ def run_once(
     try:
         if digests:
             subscriptions.queue_digests(state, session)
+        started = utcnow()
         for _ in range(MAX_BATCHES):
-            report = outbox.deliver_due(session, state.settings, transport, worker, batch=batch)
+            report = outbox.deliver_due(
+                session, state.settings, transport, worker, batch=batch, due_by=started
+            )
             total.sent += report.sent
             total.retried += report.retried
             total.failed += report.failed
-            if report.claimed < batch:
+            if not report.claimed:  # rows other workers hold are theirs to send
                 break
     finally:
         session.close()

@@ -132,22 +132,29 @@ def claim(
 ) -> list[OutboxMessage]:
     """Take up to ``batch`` due rows for ``worker`` (see the module docstring)."""
     now = now or utcnow()
-    due = sa.or_(
-        sa.and_(OutboxMessage.status == QUEUED, OutboxMessage.due_at <= now),
-        sa.and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
+    # Two queries, each walking one range of the (status, due_at) index in order: on
+    # MariaDB one OR-ed query is sorted after the scan, and InnoDB then locks every row
+    # it read, so a second worker's SKIP LOCKED would find nothing.
+    queued = (
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.status == QUEUED, OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+    )
+    abandoned = sa.select(OutboxMessage).where(
+        OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now
     )
 
     def work(session: Session) -> list[OutboxMessage]:
-        rows = list(
-            session.scalars(
-                sa.select(OutboxMessage)
-                .where(due)
-                .order_by(OutboxMessage.due_at, OutboxMessage.id)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-                .execution_options(populate_existing=True)
-            )
-        )
+        rows: list[OutboxMessage] = []
+        for query in (abandoned, queued):
+            if len(rows) < batch:
+                rows.extend(
+                    session.scalars(
+                        query.limit(batch - len(rows))
+                        .with_for_update(skip_locked=True)
+                        .execution_options(populate_existing=True)
+                    )
+                )
         for row in rows:
             row.status = SENDING
             row.claimed_by = worker
@@ -180,10 +187,16 @@ def deliver_due(
     *,
     batch: int = 50,
     now: Callable[[], dt.datetime] = utcnow,
+    due_by: dt.datetime | None = None,
 ) -> Report:
-    """Claim one batch of due messages, send them and record each outcome."""
+    """Claim one batch of due messages, send them and record each outcome.
+
+    ``due_by``: only messages due at that time (a pass gives its start, so a message
+    that failed during the pass and is due again already waits for the next pass).
+    """
     report = Report()
-    for row in claim(session, worker, batch=batch, now=now()):
+    current = now()
+    for row in claim(session, worker, batch=batch, now=min(current, due_by or current)):
         try:
             transport.send(build(row, settings))
         except TemporaryFailure as error:

@@ -137,7 +137,7 @@ def subscribe(
     if sub.status == SUB_ACTIVE and not is_proven:
         return sub  # nothing to confirm, and nothing told to whoever asked
     sub.mode, sub.lang, sub.base_url = mode, lang, base_url[:500]
-    if is_proven:
+    if is_proven and sub.status != SUB_ACTIVE:
         sub.status, sub.confirmed_at, sub.digest_since = SUB_ACTIVE, now, now
         subscriber.confirmed_at = subscriber.confirmed_at or now
     session.flush()
