@@ -189,6 +189,7 @@ def post_comment() -> tuple[Response, int] | Response:
         "edit_token": posted.edit_token,
         "edit_window": state.settings.edit_window,
         "published": posted.published,
+        "subscriptions": posted.subscriptions,
     }
     headers = {"Cache-Control": "no-store"}
     if not posted.created:

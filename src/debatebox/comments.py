@@ -67,6 +67,8 @@ class Posted:
     #: ``False`` when a retried request returned the comment stored the first time.
     created: bool
     edit_token: str
+    #: ``pending`` or ``active`` when the comment asked for notifications, else ``None``.
+    subscriptions: str | None = None
 
     @property
     def published(self) -> bool:
@@ -186,6 +188,8 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         return Posted(comment, row, True, state.signer.edit_token(comment.id))
 
     result = write(session, work)
+    if new.notify_replies or new.notify_all:
+        result.subscriptions = "active" if is_proven else "pending"
     if result.created:
         for row in created_thread:
             signals.thread_created.send(state.sender, thread=row)
