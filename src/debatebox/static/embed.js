@@ -66,7 +66,8 @@ const EN = {
 const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
 const BASE = script ? script.src.replace(/\/embed\.js([?#].*)?$/, "") : "";
 const API = BASE + "/api/";
-const EVENTS = ["click", "submit", "input"];
+// Pointing at or focusing a comment's header makes its exact times (titles).
+const EVENTS = ["click", "submit", "input", "pointerover", "focusin"];
 const DAY = 864e5;
 const boxes = new Map();
 const translators = {};
@@ -78,9 +79,7 @@ function h(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const k in attrs) {
     const v = attrs[k];
-    if (v == null || v === false) continue;
-    if (k == "class") e.className = v;
-    else e.setAttribute(k, v === true ? "" : v);
+    if (v != null && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
   for (const c of kids.flat()) if (c != null) e.append(c);
   return e;
@@ -91,14 +90,8 @@ function button(action, text, attrs) {
   return h("button", Object.assign({ type: "button", "data-a": action }, attrs), text);
 }
 
-function web(url) {
-  try {
-    const u = new URL(url);
-    return u.protocol == "http:" || u.protocol == "https:" ? u.href : null;
-  } catch (e) {
-    return null;
-  }
-}
+// Links and pictures only to http(s) addresses: a URL that starts "http:" or "https:" has that scheme.
+const web = (url) => (/^https?:/i.test(url) ? url : null);
 
 function load(key) {
   try {
@@ -152,6 +145,8 @@ function langOf(el, o) {
   return /^[a-z]{2}$/.test(l) ? l : "en";
 }
 
+const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
 function translator(lang) {
   if (!translators[lang]) {
     const catalog =
@@ -162,28 +157,42 @@ function translator(lang) {
             .catch(() => ({}));
     translators[lang] = catalog.then((cat) => {
       cat = cat || {};
+      const en = lang == "en";
       const plural = new Intl.PluralRules(lang);
-      const num = new Intl.NumberFormat(lang);
-      return (key, vars) => {
+      const rel = new Map();
+      let nf, rtf, dtf;
+      // English needs no Intl number or relative-time format, and writes what they would
+      // write: the first of those in a page costs Chromium 10-25 ms (it lists every locale).
+      const num = (n) => (en ? String(n).replace(/\B(?=(\d{3})+$)/g, ",") : (nf = nf || new Intl.NumberFormat(lang)).format(n));
+      // A past value v (<= 0) of a unit of size seconds, as RelativeTimeFormat's numeric: "auto".
+      const relative = (v, unit, size) =>
+        !en ? (rtf = rtf || new Intl.RelativeTimeFormat(lang, { numeric: "auto" })).format(v, unit)
+        : !v ? "now"
+        : v == -1 && size > 3600 ? (size == 86400 ? "yesterday" : "last " + unit)
+        : num(-v) + " " + unit + (v == -1 ? "" : "s") + " ago";
+      const t = (key, vars) => {
         vars = vars || {};
         let s = cat[key] != null ? cat[key] : EN[key];
         if (s && typeof s == "object") s = s[plural.select(vars.n)] || s.other || EN[key].other;
         return s == null
           ? ""
           : String(s).replace(/\{(\w+)\}/g, (m, k) =>
-              vars[k] == null ? m : typeof vars[k] == "number" ? num.format(vars[k]) : vars[k]);
+              vars[k] == null ? m : typeof vars[k] == "number" ? num(vars[k]) : vars[k]);
       };
+      // "3 minutes ago" for a time in ms, made once per value and unit; the exact time
+      // (a title) only when a reader asks for it.
+      t.ago = (ms) => {
+        const s = Math.min(0, (ms - Date.now()) / 1e3);
+        const [unit, size] = UNITS.find((u) => -s >= u[1]) || UNITS[6];
+        const v = Math.round(s / size);
+        const k = v + unit;
+        return rel.get(k) || rel.set(k, relative(v, unit, size)).get(k);
+      };
+      t.exact = (s) => (dtf = dtf || new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" })).format(new Date(s));
+      return t;
     });
   }
   return translators[lang];
-}
-
-const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
-
-function ago(rtf, date) {
-  const s = Math.min(0, (date - Date.now()) / 1e3);
-  const [unit, size] = UNITS.find((u) => -s >= u[1]) || UNITS[6];
-  return rtf.format(Math.round(s / size), unit);
 }
 
 function create(el, opts) {
@@ -207,7 +216,7 @@ function create(el, opts) {
   }, { rootMargin: "1250px" });
   const timers = [];
   let sort = /^(oldest|newest)$/.test(o.sort || attr("sort")) ? o.sort || attr("sort") : null;
-  let t, cfg, rtf, dtf, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
+  let t, cfg, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
   let head, slot, bar, note, list, moreBtn, alert, live, form, parentId = 0, sig, idemKey, carry = {};
   let owns = (load(S + "mine") || []).filter((m) => m.keep > Date.now());
   const root = h("div", { class: "db", "data-theme": /^(dark|light)$/.test(theme) ? theme : "auto", lang });
@@ -258,9 +267,6 @@ function create(el, opts) {
   async function start() {
     const pageP = page(null);
     t = await translator(lang);
-    [rtf, dtf] = t.f || (t.f = [
-      new Intl.RelativeTimeFormat(lang, { numeric: "auto" }),
-      new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" })]);
     if (!el.children.length || sr) {
       attach();
       root.replaceChildren(h("p", { class: "db-note" }, t("loading")));
@@ -276,7 +282,8 @@ function create(el, opts) {
   }
 
   function failed() {
-    if (!sr && el.children.length) return; // keep the server-rendered thread
+    // The server-rendered thread stays.
+    if (!sr && el.children.length) return;
     attach();
     list = null;
     root.replaceChildren(
@@ -313,12 +320,19 @@ function create(el, opts) {
     byId.clear();
     io.disconnect();
     list.replaceChildren();
+    add(r);
+  }
+
+  // A page of comments goes in at once, built in a fragment; → its first item.
+  function add(r) {
     const frag = document.createDocumentFragment();
     fill(frag, r.d.comments, 0);
+    const first = frag.firstChild;
     list.append(frag);
     alert.textContent = "";
     pending();
     chrome();
+    return first;
   }
 
   function chrome() {
@@ -332,7 +346,8 @@ function create(el, opts) {
   // At the display cap, deeper replies follow flat, with "in reply to".
   function fill(ol, comments, d) {
     for (const c of comments) {
-      const old = find(c.id);
+      // An empty list (a first page) has none.
+      const old = list.firstChild && find(c.id);
       if (old) old.remove();
       ol.append(item(c, d));
       if (d >= cap && c.replies && c.replies.length) {
@@ -341,14 +356,21 @@ function create(el, opts) {
     }
   }
 
-  // Comments are clones of prebuilt parts (tpl).
-  function item(c, d) {
-    byId.set(c.id, c);
-    const li = (tpl.li || (tpl.li = h("li", { class: "db-c" }, h("article", { class: "db-a" },
+  // Comments are clones of prebuilt ones (tpl), by the author's name (a link or text)
+  // and their buttons (Reply or none).
+  function blank(c) {
+    const k = (c.website && web(c.website) ? "a" : "b") + (closed || c.status == "pending" ? "" : "r");
+    return tpl[k] || (tpl[k] = h("li", { class: "db-c" }, h("article", { class: "db-a" },
       h("header", { class: "db-h" },
         h("img", { class: "db-av", alt: "", width: 32, height: 32, loading: "lazy" }),
-        h("b", { class: "db-n" }), h("span", { class: "db-l" }), h("a", { class: "db-t" }, h("time"))),
-      h("div", { class: "db-b" }))))).cloneNode(true);
+        h(k[0], { class: "db-n", rel: k[0] == "a" && "nofollow ugc noopener" }), h("span", { class: "db-l" }), h("a", { class: "db-t" }, h("time"))),
+      h("div", { class: "db-b" }),
+      h("div", { class: "db-act" }, k[1] && button("reply", t("reply"))))));
+  }
+
+  function item(c, d) {
+    byId.set(c.id, c);
+    const li = blank(c).cloneNode(true);
     li.id = "comment-" + c.id;
     li.setAttribute("data-d", d);
     article(c, li.firstChild);
@@ -357,7 +379,7 @@ function create(el, opts) {
       fill(ol, c.replies, d + 1);
       li.append(ol);
     }
-    actions(li, 1);
+    actions(li, c);
     return li;
   }
 
@@ -368,56 +390,58 @@ function create(el, opts) {
       if (a) a.replaceWith(x);
       return x;
     }
-    a = a || tpl.li.firstChild.cloneNode(true);
+    a = a || blank(c).firstChild.cloneNode(true);
     const hd = a.firstChild;
     const av = hd.firstChild;
-    let n = av.nextSibling;
+    const n = av.nextSibling;
     const l = n.nextSibling;
     const tm = l.nextSibling.firstChild;
     const body = hd.nextSibling;
-    const site = c.website && web(c.website);
-    const date = new Date(c.created);
     const rt = c.reply_to;
     if (c.avatar && web(c.avatar)) {
       avatars.set(av, c.avatar);
       io.observe(av);
     } else av.remove();
-    if (site) n.replaceWith((n = h("a", { class: "db-n", href: site, rel: "nofollow ugc noopener" })));
+    if (n.localName == "a") n.href = c.website;
     if (c.author != null) n.textContent = c.author;
     if (c.label) l.textContent = "#" + c.label;
     else l.remove();
     tm.parentNode.href = "#comment-" + c.id;
     tm.dateTime = c.created;
-    tm.title = dtf.format(date);
-    tm.textContent = ago(rtf, date);
-    if (c.edited) hd.append(h("span", { class: "db-e", title: dtf.format(new Date(c.edited)) }, t("edited")));
+    tm.textContent = t.ago(Date.parse(c.created));
+    // Exact times (titles) are made when a reader points at or focuses the header (see on).
+    if (c.edited) hd.append(h("time", { class: "db-e", datetime: c.edited }, t("edited")));
     if (c.status == "pending") {
       a.className = "db-a db-pend";
       hd.append(h("span", { class: "db-p" }, t("pending")));
     }
     if (rt) body.before(h("p", { class: "db-rt" }, h("a", { href: "#comment-" + rt.id }, t("in_reply_to", { name: rt.author || t("deleted_author"), label: rt.label }))));
-    body.innerHTML = c.html || ""; // sanitised by the server
+    // Sanitised by the server.
+    body.innerHTML = c.html || "";
     return a;
   }
 
-  // fresh: a new item (no box yet). Replies come last.
+  // fresh: a new item's comment; its clone brought the box (unless deleted). Replies come last.
   function actions(li, fresh) {
-    const cid = idOf(li);
-    const c = byId.get(cid);
-    const mine = !c.deleted && token(cid);
+    const c = fresh || byId.get(idOf(li));
+    const mine = !c.deleted && token(c.id);
     const ol = li.lastChild.localName == "ol" && li.lastChild;
-    const box = (!closed && !c.deleted && c.status != "pending"
-      ? tpl.re || (tpl.re = h("div", { class: "db-act" }, button("reply", t("reply"))))
-      : tpl.act || (tpl.act = h("div", { class: "db-act" }))).cloneNode(true);
+    const a = li.firstChild;
+    let box = a.lastChild;
+    if (!fresh || c.deleted) {
+      box = (!closed && !c.deleted && c.status != "pending"
+        ? tpl.re || (tpl.re = h("div", { class: "db-act" }, button("reply", t("reply"))))
+        : tpl.act || (tpl.act = h("div", { class: "db-act" }))).cloneNode(true);
+      const old = a.querySelector(".db-act");
+      if (old) old.replaceWith(box);
+      else a.append(box);
+      // Hidden while editing.
+      box.hidden = !!a.querySelector(".db-ef");
+    }
     if (mine) box.append(button("edit", t("edit")), button("del", t("delete")));
     if (ol && ol.firstChild)
       box.append(button("tog", ol.hidden ? t("show_replies", { n: ol.querySelectorAll("li").length }) : t("hide_replies"),
         { "aria-expanded": String(!ol.hidden), "aria-controls": ol.id }));
-    const a = li.firstChild;
-    const old = !fresh && a.querySelector(".db-act");
-    if (old) old.replaceWith(box);
-    else a.append(box);
-    if (!fresh) box.hidden = !!a.querySelector(".db-ef"); // while editing
     if (mine) timers.push(setTimeout(() => li.isConnected && actions(li), mine.exp - Date.now() + 50));
     return box;
   }
@@ -482,13 +506,7 @@ function create(el, opts) {
       if (r.s != 200) return void (alert.textContent = errText(r));
       cursor = r.d.next_cursor;
       count = r.d.thread.count;
-      const frag = document.createDocumentFragment();
-      fill(frag, r.d.comments, 0);
-      const first = frag.firstChild;
-      list.append(frag);
-      alert.textContent = "";
-      pending();
-      chrome();
+      const first = add(r);
       say(t("loaded", { n: r.d.comments.length }));
       if (!cursor && first) {
         first.tabIndex = -1;
@@ -612,7 +630,8 @@ function create(el, opts) {
     if (parentId) data.parent = parentId;
     const s = JSON.stringify(data);
     if (s != sig) {
-      sig = s; // a retry of the same submission reuses its key
+      // A retry of the same submission reuses its key.
+      sig = s;
       idemKey = uuid();
     }
     busy = true;
@@ -688,7 +707,8 @@ function create(el, opts) {
     if (!body.trim()) return void (pv.textContent = t("preview_empty"));
     const r = await api("preview", "POST", { body });
     if (btn.getAttribute("aria-pressed") != "true") return;
-    if (r.s == 200) pv.innerHTML = r.d.html; // sanitised by the server
+    // Sanitised by the server.
+    if (r.s == 200) pv.innerHTML = r.d.html;
     else {
       previewOff();
       form.querySelector(".db-msg").textContent = errText(r);
@@ -792,6 +812,11 @@ function create(el, opts) {
   // One listener per event type, on the shadow root.
   function on(e) {
     const tg = e.target;
+    if (e.type == "pointerover" || e.type == "focusin") {
+      const hd = tg.closest(".db-h");
+      if (hd) for (const x of hd.querySelectorAll("time:not([title])")) x.title = t.exact(x.dateTime);
+      return;
+    }
     if (e.type == "submit") {
       e.preventDefault();
       return tg == form ? submit() : editSave(tg);
@@ -860,7 +885,8 @@ function create(el, opts) {
       io.disconnect();
       if (sr) {
         for (const type of EVENTS) sr.removeEventListener(type, on);
-        sr.replaceChildren(h("slot")); // the host's own markup shows again
+        // The host's own markup shows again.
+        sr.replaceChildren(h("slot"));
       }
     },
   };

@@ -1,0 +1,115 @@
+"""Serving ``embed.js``: the script and its stylesheet go out compacted, and still work."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from debatebox import widget
+from debatebox.version import __version__
+
+STATIC = Path(__file__).resolve().parents[1] / "src" / "debatebox" / "static"
+
+
+def test_compact_script_drops_indentation_blank_lines_and_comment_lines() -> None:
+    source = (
+        "/* header */\n"
+        "(function () {\n"
+        "  // a comment line\n"
+        "\n"
+        '  const url = "https://example.org/"; // kept: after code\n'
+        "    const re = /\\/\\//;\n"
+        "\t\tconst md = '`code`';\n"
+        "  const sum = a\n"
+        "    + b;\n"
+        "  /* a block comment on its own line */\n"
+        "  const x = 1; /* kept: after code */\n"
+        "  return (\n"
+        "    x,\n"
+        "    y);\n"
+        "})();\n"
+    )
+    assert widget.compact_script(source) == (
+        "(function () {"
+        'const url = "https://example.org/"; // kept: after code\n'
+        "const re = /\\/\\//;\n"
+        "const md = '`code`';"
+        "const sum = a\n"
+        "+ b;"
+        "const x = 1; /* kept: after code */\n"
+        "return (x,y);"
+        "})();\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["const s = `a", '  const s = "a\\', "x`y`z`", "f(); /* a comment that goes on"],
+    ids=["template", "continued-string", "odd-backticks", "block-comment"],
+)
+def test_compact_script_refuses_a_literal_that_may_span_lines(line: str) -> None:
+    with pytest.raises(ValueError, match="line 2"):
+        widget.compact_script("const a = 1;\n" + line + "\nb`;\n")
+
+
+def test_compact_css_drops_comments_indentation_and_blank_lines() -> None:
+    source = (
+        "/* Shadow-root styles */\n"
+        ":host{all:initial}\n"
+        "\n"
+        '  .db{color:red;/* inline */\n  font:16px "Segoe UI",sans-serif}\n'
+        ".db-a,\n.db-b\n.db-c{margin:0}\n"
+    )
+    assert widget.compact_css(source) == (
+        ':host{all:initial}.db{color:red;font:16px "Segoe UI",sans-serif}'
+        ".db-a,.db-b\n.db-c{margin:0}"
+    )
+
+
+@pytest.fixture
+def served() -> bytes:
+    app = Flask(__name__)
+    app.register_blueprint(widget.widget)
+    widget._built_script.cache_clear()
+    answer = app.test_client().get("/embed.js")
+    assert answer.status_code == 200
+    return answer.data
+
+
+def test_served_script_is_compacted_with_the_stylesheet_inlined(served: bytes) -> None:
+    text = served.decode("utf-8")
+    lines = text.split("\n")
+    assert not [line for line in lines if line[:1].isspace() or line.startswith("//")]
+    assert len(lines) < (STATIC / "embed.js").read_text("utf-8").count("\n") / 2
+    assert "" not in lines[:-1], "a blank line was left"
+    assert "__DEBATEBOX_CSS__" not in text and "__DEBATEBOX_VERSION__" not in text
+    inlined = re.search(r'const CSS = ("(?:[^"\\]|\\.)*");', text)
+    assert inlined, "no stylesheet"
+    css = json.loads(inlined.group(1))
+    source_css = (STATIC / "embed.css").read_text("utf-8")
+    assert css == widget.compact_css(source_css)
+    assert "/*" not in css and ".db-c{" in css
+    plain = (
+        (STATIC / "embed.js")
+        .read_text("utf-8")
+        .replace(widget.CSS_PLACEHOLDER, json.dumps(source_css))
+        .replace(widget.VERSION_PLACEHOLDER, json.dumps(__version__))
+    )
+    assert len(gzip.compress(served, 9)) < len(gzip.compress(plain.encode(), 9))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to parse the script")
+def test_served_script_is_valid_javascript(served: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "embed.js"
+    path.write_bytes(served)
+    checked = subprocess.run(
+        ["node", "--check", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
