@@ -44,6 +44,12 @@ const EN = {
   preview: "Preview",
   preview_empty: "Nothing to preview yet.",
   post: "Post comment",
+  notify_replies: "Notify me of replies to my comment",
+  notify_all: "Notify me of all new comments on this page",
+  sub_title: "Subscribe without commenting",
+  subscribe: "Subscribe",
+  sub_pending: "Please check your inbox: click the link in our email to confirm.",
+  sub_active: "You are subscribed: new comments will come by email.",
   closed: "This discussion is closed for new comments.",
   published: "Your comment was published.",
   held: "Your comment is awaiting moderation; until it is approved, only you can see it.",
@@ -217,7 +223,7 @@ function create(el, opts) {
   const timers = [];
   let sort = /^(oldest|newest)$/.test(o.sort || attr("sort")) ? o.sort || attr("sort") : null;
   let t, cfg, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
-  let head, slot, bar, note, list, moreBtn, alert, live, form, parentId = 0, sig, idemKey, carry = {};
+  let head, slot, bar, note, list, moreBtn, alert, live, form, subForm, parentId = 0, sig, idemKey, carry = {};
   let owns = (load(S + "mine") || []).filter((m) => m.keep > Date.now());
   const root = h("div", { class: "db", "data-theme": /^(dark|light)$/.test(theme) ? theme : "auto", lang });
 
@@ -302,7 +308,8 @@ function create(el, opts) {
     moreBtn = button("more", t("load_more"), { class: "db-more" });
     alert = h("p", { class: "db-msg", role: "alert" });
     live = h("div", { class: "db-sr", role: "status", "aria-live": "polite" });
-    root.replaceChildren(head, slot, bar, note, list, moreBtn, alert, live);
+    subForm = cfg.subscriptions ? makeSub() : h("p");
+    root.replaceChildren(head, slot, subForm, bar, note, list, moreBtn, alert, live);
   }
 
   function render(r) {
@@ -316,6 +323,7 @@ function create(el, opts) {
     if (form && parentId) home();
     if (!closed && !form) form = makeForm();
     slot.replaceChildren(closed ? h("p", { class: "db-note" }, t("closed")) : form);
+    subForm.hidden = closed;
     timers.splice(0).forEach(clearTimeout);
     byId.clear();
     io.disconnect();
@@ -547,6 +555,7 @@ function create(el, opts) {
         row("website", input("url", "url", 500, who.website), "website", true)),
       row("body", h("textarea", { rows: 5, maxlength: cfg.max_body_length }), "comment", false, t("markdown")),
       h("div", { class: "db-pv db-b", hidden: true }),
+      cfg.subscriptions ? h("div", { class: "db-ck" }, check("notify_replies"), check("notify_all")) : null,
       h("div", { class: "db-hp", "aria-hidden": "true" },
         h("label", null, "Homepage ", (inputs.homepage = h("input", { name: "homepage", tabindex: "-1", autocomplete: "off" })))),
       h("div", { class: "db-btns" },
@@ -554,9 +563,45 @@ function create(el, opts) {
         h("button", { type: "submit" }, t("post")),
         button("home", t("cancel"), { hidden: true })),
       h("p", { class: "db-msg", role: "alert" }),
+      h("p", { class: "db-ok", role: "status" }),
     );
     inputs.body.value = drafts()[0] || "";
     return f;
+  }
+
+  // Checkboxes stay out of inputs (drafts, errors): their state is read at posting.
+  const checks = {};
+  const check = (n) => h("label", null, (checks[n] = h("input", { type: "checkbox", name: n })), " ", t(n));
+  const reader = () => (load("reader") ? { "X-Debatebox-Reader": load("reader") } : {});
+
+  function makeSub() {
+    const fid = id + "-sub";
+    return h("form", { class: "db-f db-sf", novalidate: true, "aria-label": t("sub_title") },
+      h("p", { class: "db-q" }, t("sub_title")),
+      h("label", { for: fid }, t("email")),
+      h("div", { class: "db-btns" },
+        h("input", { id: fid, type: "email", autocomplete: "email", maxlength: 254, required: true, "aria-describedby": fid + "-e", value: (load("me") || {}).email }),
+        h("button", { type: "submit" }, t("subscribe"))),
+      h("p", { class: "db-fe", id: fid + "-e" }),
+      h("p", { class: "db-ok", role: "status" }));
+  }
+
+  async function subscribe() {
+    const [inp, ok] = subForm.querySelectorAll("input,.db-ok");
+    const err = inp.parentNode.nextSibling;
+    inp.removeAttribute("aria-invalid");
+    err.textContent = ok.textContent = "";
+    const data = { thread: key, title, email: inp.value.trim(), lang };
+    if (pageUrl.length <= 1000) data.url = pageUrl;
+    const r = await api("subscriptions", "POST", data, reader());
+    if (r.s == 201 || r.s == 202) {
+      ok.textContent = t(r.s == 201 ? "sub_active" : "sub_pending");
+      store("me", Object.assign(load("me") || {}, { email: data.email }));
+    } else {
+      const m = (r.d.fields || {}).email;
+      if (m) inp.setAttribute("aria-invalid", "true"), inp.focus();
+      err.textContent = m || errText(r);
+    }
   }
 
   // Not FormData: that searches the whole shadow tree.
@@ -578,7 +623,7 @@ function create(el, opts) {
 
   function clearErrors(f) {
     for (const x of f.querySelectorAll("[aria-invalid]")) x.removeAttribute("aria-invalid");
-    for (const x of f.querySelectorAll(".db-fe,.db-msg")) x.textContent = "";
+    for (const x of f.querySelectorAll(".db-fe,.db-msg,.db-ok")) x.textContent = "";
   }
 
   // One form: replying moves it under the comment.
@@ -628,6 +673,7 @@ function create(el, opts) {
     const data = { thread: key, title, name: v.name, email: v.email, website: v.website, body: v.body, homepage: v.homepage };
     if (pageUrl.length <= 1000) data.url = pageUrl;
     if (parentId) data.parent = parentId;
+    for (const n in checks) if (checks[n].checked) (data[n] = true), (data.lang = lang);
     const s = JSON.stringify(data);
     if (s != sig) {
       // A retry of the same submission reuses its key.
@@ -647,7 +693,7 @@ function create(el, opts) {
         break;
       }
       data.form_token = c.form_token;
-      r = await api("comments", "POST", data, { "Idempotency-Key": idemKey });
+      r = await api("comments", "POST", data, Object.assign({ "Idempotency-Key": idemKey }, reader()));
       // A token too old or too young: renew it or wait, then try once more.
       const e = r.s == 403 && !tries && r.d.error;
       if (e != "too_fast" && !/^form_/.test(e)) break;
@@ -677,6 +723,8 @@ function create(el, opts) {
     field("body").value = "";
     const wasReply = parentId && home();
     const li = place(c);
+    for (const n in checks) checks[n].checked = false;
+    form.querySelector(".db-ok").textContent = d.subscriptions ? t("sub_" + d.subscriptions) : "";
     say(t(d.published ? "published" : "held"));
     if (wasReply && li) {
       li.tabIndex = -1;
@@ -819,7 +867,7 @@ function create(el, opts) {
     }
     if (e.type == "submit") {
       e.preventDefault();
-      return tg == form ? submit() : editSave(tg);
+      return tg == form ? submit() : tg == subForm ? subscribe() : editSave(tg);
     }
     if (e.type == "input") {
       if (tg.getAttribute("aria-invalid") == "true") {
@@ -942,6 +990,10 @@ function reload(el) {
 window.DebateBox = { load: loadBox, reload, destroy, counts, version: VERSION };
 
 addEventListener("hashchange", () => boxes.forEach((box) => box.hash()));
+
+// Back from a confirmed subscription: keep the reader token, out of the address bar.
+const rt = /^#debatebox-reader=([\w.-]+)$/.exec(location.hash);
+if (rt) store("reader", rt[1]), history.replaceState(history.state, "", location.pathname + location.search);
 
 function init() {
   for (const el of document.querySelectorAll("[data-debatebox-thread]")) if (!boxes.has(el)) loadBox(el);
