@@ -9,6 +9,9 @@ import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
+from debatebox import delivery
+from mailserver import MailServer
+
 PAGE = (
     '<html><body><h1>Article</h1>{{ debatebox.thread("/article", title="Article") }}</body></html>'
 )
@@ -140,3 +143,23 @@ def test_script_helper_prints_versioned_widget_url(site: Flask) -> None:
     response = site.test_client().get(src.group(1).replace("&amp;", "&"))
     assert response.status_code == 200
     assert "immutable" in response.headers["Cache-Control"]
+
+
+def test_notification_checkboxes_without_javascript(make_app: Any, mail_server: MailServer) -> None:
+    plain = _site(make_app()).test_client().get("/article").get_data(as_text=True)
+    assert 'name="notify_all"' not in plain  # no mail server, no checkboxes
+    site = _site(make_app(DEBATEBOX_SMTP_URL=mail_server.url))
+    client = site.test_client()
+    html = client.get("/article").get_data(as_text=True)
+    for name, label in (
+        ("notify_replies", "Notify me of replies to my comment"),
+        ("notify_all", "Notify me of all new comments on this page"),
+    ):
+        assert f'name="{name}" type="checkbox"' in html
+        assert f'<label for="debatebox-{name}">{label}</label>' in html
+    assert submit(client, "/article", notify_all="y").status_code == 303
+    with site.app_context():
+        assert delivery.run_once(site.extensions["debatebox"]).sent == 1
+    (confirmation,) = mail_server.wait_for(1)
+    assert confirmation.recipients == ("ann@example.org",)
+    assert "new comments" in str(confirmation.message.get_body(("plain",)).get_content())  # type: ignore[union-attr]

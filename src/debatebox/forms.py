@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 
 
 class CommentForm(FlaskForm):
@@ -29,6 +29,8 @@ class CommentForm(FlaskForm):
     email = StringField("Email")
     website = StringField("Website")
     body = TextAreaField("Comment")
+    notify_replies = BooleanField("Notify me of replies to my comment")
+    notify_all = BooleanField("Notify me of all new comments on this page")
 
     def comment_data(self) -> dict[str, Any]:
         """The submitted fields in the shape :func:`debatebox.comments.post` takes."""
@@ -38,6 +40,9 @@ class CommentForm(FlaskForm):
         }
         data["form_token"] = self.form_token.data or None
         data["homepage"] = self.homepage.data or ""
+        for name in ("notify_replies", "notify_all"):
+            if getattr(self, name).data:
+                data[name] = True
         parent = (self.parent.data or "").strip()
         data["parent"] = int(parent) if parent.isascii() and parent.isdigit() else None
         if parent and data["parent"] is None:

@@ -83,6 +83,7 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
             _with_param(here, REPLY_PARAM, str(comment_id)) + "#debatebox-form"
         ),
         "cancel_url": here + "#debatebox-form",
+        "subscriptions": bool(s.smtp_url),
     }
     return Markup(render_template("debatebox/thread.html", **context))  # noqa: S704
 
@@ -106,6 +107,7 @@ def post_form() -> ResponseReturnValue:
         address=client_ip(),
         origin_allowed=origin_allowed(request.headers.get("Origin")),
         page_origins=(own_origin(), *state.settings.origins),
+        base_url=request.url_root,
     )
     try:
         posted = comments.post(state, session(), form.comment_data(), client)
@@ -128,6 +130,7 @@ def _form_error(form: CommentForm, message: str, fields: dict[str, str]) -> str:
         message=message,
         fields=fields,
         back=form.next.data if _is_local(form.next.data) else None,
+        subscriptions=bool(get_state().settings.smtp_url),
     )
 
 
