@@ -144,20 +144,24 @@ def list_comments() -> Response:
         )
     limit = _int_arg("limit", s.page_size, 1, s.max_page_size)
     cursor = threads.parse_cursor(request.args.get("cursor"))
+    joined = request.args.get("html") == "joined"
     db = session()
     info = threads.find(db, key)
-    etag = _etag(info, sort, limit, cursor)
+    etag = _etag(info, sort, limit, cursor) + ("-j" if joined else "")
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
     if request.if_none_match.contains(etag):
         return Response(status=304, headers=headers)
     page = threads.page_of(db, s, info, sort=sort, limit=limit, cursor=cursor)
     shape = shaper()
-    payload = {
+    nodes = [shape.node(node) for node in page.roots]
+    payload: dict[str, Any] = {
         "thread": serialize.thread(info, key),
         "sort": sort,
-        "comments": [shape.node(node) for node in page.roots],
+        "comments": nodes,
         "next_cursor": page.next_cursor,
     }
+    if joined:
+        payload["bodies"] = serialize.join_bodies(nodes)
     return json_response(payload, headers=headers)
 
 

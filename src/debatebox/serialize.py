@@ -95,3 +95,21 @@ def thread(info: ThreadInfo | None, key: str) -> dict[str, Any]:
         "closed": info.closed,
         "count": info.count,
     }
+
+
+def join_bodies(comments: list[dict[str, Any]]) -> str:
+    """Move every comment's HTML into one string, ``<div class="db-b" data-c="ID">…</div>``
+    per comment, for clients that parse a page's bodies at once (the widget). Each
+    comment's ``html`` becomes ``None``. The HTML is the sanitised, well-formed markup
+    stored with the comment; the wrapper is made here around it, nothing else."""
+    parts: list[str] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item["html"]:
+                parts.append(f'<div class="db-b" data-c="{int(item["id"])}">{item["html"]}</div>')
+            item["html"] = None
+            walk(item["replies"])
+
+    walk(comments)
+    return "".join(parts)

@@ -223,7 +223,7 @@ function create(el, opts) {
   const timers = [];
   let sort = /^(oldest|newest)$/.test(o.sort || attr("sort")) ? o.sort || attr("sort") : null;
   let t, cfg, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
-  let head, slot, bar, note, list, moreBtn, alert, live, form, subForm, parentId = 0, sig, idemKey, carry = {};
+  let bodies, head, slot, bar, note, list, moreBtn, alert, live, form, subForm, parentId = 0, sig, idemKey, carry = {};
   let owns = (load(S + "mine") || []).filter((m) => m.keep > Date.now());
   const root = h("div", { class: "db", "data-theme": /^(dark|light)$/.test(theme) ? theme : "auto", lang });
 
@@ -266,7 +266,7 @@ function create(el, opts) {
   }
 
   function page(from) {
-    const q = { thread: key, sort, limit, cursor: from };
+    const q = { thread: key, sort, limit, cursor: from, html: "joined" };
     return api("comments?" + new URLSearchParams(Object.entries(q).filter((e) => e[1] != null)));
   }
 
@@ -332,9 +332,15 @@ function create(el, opts) {
   }
 
   // A page of comments goes in at once, built in a fragment; → its first item.
+  // A page's bodies come as one string of the server's sanitised HTML: one parse for all.
   function add(r) {
     const frag = document.createDocumentFragment();
+    const tp = h("template");
+    tp.innerHTML = r.d.bodies || "";
+    bodies = new Map();
+    for (const x of tp.content.children) bodies.set(+x.dataset.c, x);
     fill(frag, r.d.comments, 0);
+    bodies = null;
     const first = frag.firstChild;
     list.append(frag);
     alert.textContent = "";
@@ -425,7 +431,9 @@ function create(el, opts) {
     }
     if (rt) body.before(h("p", { class: "db-rt" }, h("a", { href: "#comment-" + rt.id }, t("in_reply_to", { name: rt.author || t("deleted_author"), label: rt.label }))));
     // Sanitised by the server.
-    body.innerHTML = c.html || "";
+    const b = bodies && bodies.get(c.id);
+    if (b) body.replaceWith(b);
+    else body.innerHTML = c.html || "";
     return a;
   }
 
