@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import render, signals, subscriptions, threads
+from . import notices, render, signals, subscriptions, threads
 from .avatars import avatar_hash
 from .database import write
 from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
@@ -185,6 +185,10 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
                     effects=effects,
                 )
         session.flush()
+        for message in notices.moderators(state, session, row, comment, client.base_url):
+            effects.append(
+                (signals.notification_queued, {"message": message, "reason": "moderate"})
+            )
         return Posted(comment, row, True, state.signer.edit_token(comment.id))
 
     result = write(session, work)
@@ -194,6 +198,8 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         for row in created_thread:
             signals.thread_created.send(state.sender, thread=row)
         signals.comment_posted.send(state.sender, comment=result.comment, thread=result.thread)
+        if result.comment.status == PENDING:
+            signals.comment_held.send(state.sender, comment=result.comment, thread=result.thread)
         subscriptions.fire(state, effects)
     return result
 

@@ -99,6 +99,13 @@ MANAGE_MAX_AGE = 30 * 24 * 60 * 60
 READER_MAX_AGE = 365 * 24 * 60 * 60
 #: Whether authors get an email when their held comment is published by a moderator.
 NOTIFY_AUTHORS = False
+#: Moderators' email addresses: a list, or one comma-separated string. They get an email
+#: with signed Approve / Reject / Spam / Delete links for every held comment.
+MODERATORS: tuple[str, ...] = ()
+#: Which new comments are mailed to the moderators: ``held`` or ``all``.
+MODERATOR_EMAILS = "held"
+#: Seconds a moderation link stays valid.
+MODERATION_LINK_MAX_AGE = 7 * 24 * 60 * 60
 #: Key for signed tokens. ``None`` uses the application's ``SECRET_KEY``.
 SECRET_KEY: str | None = None
 #: Whether the standalone server (``debatebox serve``, ``create_app()``) and the demo
@@ -161,6 +168,9 @@ class Settings:
     manage_max_age: int
     reader_max_age: int
     notify_authors: bool
+    moderators: tuple[str, ...]
+    moderator_emails: str
+    moderation_link_max_age: int
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -206,6 +216,11 @@ class Settings:
             raise ConfigError(
                 f"DEBATEBOX_MAIL_DELIVERY must be one of {', '.join(MAIL_DELIVERIES)}."
             )
+        if self.moderator_emails not in ("held", "all"):
+            raise ConfigError("DEBATEBOX_MODERATOR_EMAILS must be held or all.")
+        for address in self.moderators:
+            if "@" not in address or any(c in address for c in " <>,\r\n"):
+                raise ConfigError(f"DEBATEBOX_MODERATORS: {address!r} is not an email address.")
         if self.mail_max_attempts < 1 or self.mail_retry_delay < 1:
             raise ConfigError(
                 "DEBATEBOX_MAIL_MAX_ATTEMPTS and DEBATEBOX_MAIL_RETRY_DELAY must be 1 or more."

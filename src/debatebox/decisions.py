@@ -1,29 +1,55 @@
-"""Moderators' decisions on held comments.
+"""Moderators' decisions, and the emails that let moderators decide from their inbox.
 
-Approving publishes a held comment exactly as if it had been published when posted:
-it gets its number, the thread's counters move, and the subscribers' notifications are
-queued in the same transaction. Its author is told when ``NOTIFY_AUTHORS`` is on.
+A decision is one of ``approve`` (publish a held comment), ``reject`` (a held comment
+never appears), ``spam`` and ``delete`` (take any comment down). Approving publishes
+exactly as if the comment had been published when posted: it gets its number, the
+thread's counters move, and the subscribers' notifications are queued in the same
+transaction (its author is told when ``NOTIFY_AUTHORS`` is on). Taking a published
+comment down leaves a tombstone while public replies hang below it.
+
+Every held comment (and every new one with ``MODERATOR_EMAILS = "all"``) is mailed to
+the addresses of ``DEBATEBOX_MODERATORS`` with one signed link per decision. A link's
+token is bound to its action, its comment and the status the comment had when the email
+was written, so it is useless once anyone decided; it expires after
+``MODERATION_LINK_MAX_AGE``. Opening a link only shows a page; its button decides.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from . import signals, subscriptions
+from . import signals, subscriptions, threads, tokens
 from .comments import lock_thread, publish
 from .database import write
 from .errors import Conflict, NotFound
-from .models import APPROVED, PENDING, Comment, Thread
+from .models import APPROVED, DELETED, SPAM, Comment, Thread
+from .moderation import ACTIONS, ALLOWED_FROM
 from .state import DebateBoxState
+from .tokens import TokenInvalid
+
+_SIGNALS = {
+    "approve": signals.comment_approved,
+    "reject": signals.comment_rejected,
+    "spam": signals.comment_marked_spam,
+    "delete": signals.comment_deleted,
+}
 
 
-def approve(state: DebateBoxState, session: Session, comment_id: int) -> Comment:
-    """Publish a held comment; 409 if it is not held (already decided)."""
+def decide(
+    state: DebateBoxState, session: Session, comment_id: int, action: str, *, by: str = ""
+) -> Comment:
+    """Take ``action`` on a comment; 409 ``already_decided`` when its status forbids it."""
+    if action not in ACTIONS:
+        raise NotFound("There is no such decision.")
     effects: subscriptions.Effects = []
 
     def work(session: Session) -> tuple[Comment, Thread]:
         effects.clear()
-        comment = session.get(Comment, comment_id, populate_existing=True)
+        tombstone.clear()
+        comment = session.get(Comment, comment_id)
         if comment is None:
             raise NotFound("There is no such comment.")
         key = session.get(Thread, comment.thread_id)
@@ -31,21 +57,94 @@ def approve(state: DebateBoxState, session: Session, comment_id: int) -> Comment
         thread = lock_thread(session, key.key)
         assert thread is not None
         session.refresh(comment)
-        if comment.status != PENDING:
-            raise Conflict("This comment is not awaiting moderation.", code="not_held")
-        if comment.parent_id is not None:
-            parent = session.get(Comment, comment.parent_id)
-            if parent is None or parent.status != APPROVED:
-                raise Conflict(
-                    "The comment it replies to is not published.", code="parent_not_published"
-                )
-        publish(session, thread, comment)
+        if comment.status not in ALLOWED_FROM[action]:
+            raise Conflict(
+                f"This comment is {comment.status} already; nothing was changed.",
+                code="already_decided",
+            )
+        if action == "approve":
+            _approve(state, session, thread, comment, effects)
+        else:
+            if comment.status == APPROVED:
+                thread.comment_count -= 1
+            comment.status = SPAM if action == "spam" else DELETED
+            thread.version += 1
         session.flush()
-        subscriptions.on_published(state, session, thread, comment, effects)
-        subscriptions.author_notice(state, session, thread, comment, effects)
+        tombstone.append(action == "delete" and threads.has_public_replies(session, comment))
         return comment, thread
 
+    tombstone: list[bool] = []
     comment, thread = write(session, work)
-    signals.comment_approved.send(state.sender, comment=comment, thread=thread)
+    arguments: dict[str, Any] = {"comment": comment, "thread": thread, "moderator": by}
+    if action == "delete":
+        arguments["tombstone"] = tombstone[-1]
+    _SIGNALS[action].send(state.sender, **arguments)
     subscriptions.fire(state, effects)
     return comment
+
+
+def _approve(
+    state: DebateBoxState,
+    session: Session,
+    thread: Thread,
+    comment: Comment,
+    effects: subscriptions.Effects,
+) -> None:
+    if comment.parent_id is not None:
+        parent = session.get(Comment, comment.parent_id)
+        if parent is None or parent.status != APPROVED:
+            raise Conflict(
+                "The comment it replies to is not published.", code="parent_not_published"
+            )
+    if comment.number is not None:  # published once, then marked spam: back in place
+        comment.status = APPROVED
+        thread.comment_count += 1
+        thread.version += 1
+        return
+    publish(session, thread, comment)
+    session.flush()
+    subscriptions.on_published(state, session, thread, comment, effects)
+    subscriptions.author_notice(state, session, thread, comment, effects)
+
+
+def approve(state: DebateBoxState, session: Session, comment_id: int) -> Comment:
+    """Publish a held comment (``decide(…, "approve")``)."""
+    return decide(state, session, comment_id, "approve")
+
+
+# Moderators' links -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """What a moderation link asks for."""
+
+    comment: Comment
+    thread: Thread
+    action: str
+
+
+def read_link(state: DebateBoxState, session: Session, token: str) -> Link:
+    """The decision a moderation link stands for; raises TokenInvalid/TokenExpired, and
+    Conflict when the comment's status changed since the email was written."""
+    payload, _age = state.signer.loads(
+        tokens.MODERATE, token, max_age=state.settings.moderation_link_max_age
+    )
+    if (
+        not isinstance(payload, dict)
+        or type(payload.get("c")) is not int
+        or payload.get("a") not in ACTIONS
+        or not isinstance(payload.get("s"), str)
+    ):
+        raise TokenInvalid("The token is not valid.")
+    comment = session.get(Comment, payload["c"])
+    if comment is None:
+        raise NotFound("There is no such comment.")
+    if comment.status != payload["s"]:
+        raise Conflict(
+            f"This comment is {comment.status} now: someone decided already.",
+            code="already_decided",
+        )
+    thread = session.get(Thread, comment.thread_id)
+    assert thread is not None
+    return Link(comment, thread, payload["a"])

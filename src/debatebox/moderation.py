@@ -9,7 +9,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import APPROVED, PENDING, Comment
+from .models import APPROVED, PENDING, SPAM, Comment
+
+#: A moderator's decisions, and the statuses each may be taken from.
+ACTIONS = ("approve", "reject", "spam", "delete")
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "approve": (PENDING, SPAM),
+    "reject": (PENDING,),
+    "spam": (PENDING, APPROVED),
+    "delete": (PENDING, APPROVED, SPAM),
+}
 
 
 def initial_status(session: Session, mode: str, email: str | None) -> str:

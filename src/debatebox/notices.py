@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from . import outbox, tokens
 from .mailtext import Mail, MailComment, html_part, text_part
 from .messages import translator
-from .models import Comment, OutboxMessage, Subscription, Thread, utcnow
+from .models import PENDING, Comment, OutboxMessage, Subscription, Thread, utcnow
+from .moderation import ALLOWED_FROM
 from .state import DebateBoxState
 
 #: The outbox ``kind`` of each email.
@@ -62,6 +63,16 @@ def permalink(thread: Thread, comment: Comment) -> str | None:
     return f"{thread.url}#comment-{comment.id}" if thread.url else None
 
 
+def host_of(state: DebateBoxState, base_url: str) -> str:
+    """The comment server's host name, for Message-IDs and List-Id."""
+    return urlsplit(link(state, base_url, "")).hostname or "localhost"
+
+
+def moderation_token(state: DebateBoxState, comment: Comment, action: str) -> str:
+    """A moderation link's token: bound to the action, the comment and its status now."""
+    return state.signer.dumps(tokens.MODERATE, {"c": comment.id, "a": action, "s": comment.status})
+
+
 def _title(thread: Thread) -> str:
     return outbox.one_line(thread.title or thread.key, 150)
 
@@ -82,7 +93,7 @@ def _queue(
     )
     manage_token = state.signer.subscriber_token(tokens.MANAGE, recipient.subscriber_id)
     manage = link(state, base, f"/subscriptions/manage/{manage_token}", lang)
-    host = urlsplit(link(state, base, "")).hostname or "localhost"
+    host = host_of(state, base)
     mail = dataclasses.replace(mail, links=[(t("unsubscribe"), unsubscribe), (t("manage"), manage)])
     return outbox.queue(
         session,
@@ -224,3 +235,66 @@ def published(
     )
     key = f"published:{comment.id}"
     return _queue(state, session, kind=PUBLISHED, dedup_key=key, recipient=recipient, mail=mail)
+
+
+def moderators(
+    state: DebateBoxState, session: Session, thread: Thread, comment: Comment, base_url: str
+) -> list[OutboxMessage]:
+    """Queue the moderators' email about a new comment (call in its write).
+
+    Returns the queued messages. Nothing happens without ``DEBATEBOX_MODERATORS``, or
+    for a published comment unless ``MODERATOR_EMAILS`` is ``all``.
+    """
+    s = state.settings
+    if not s.moderators or not s.smtp_url:
+        return []
+    if comment.status != PENDING and s.moderator_emails != "all":
+        return []
+    held = comment.status == PENDING
+    title = outbox.one_line(thread.title or thread.key, 150)
+    name = outbox.one_line(comment.author_name, 80)
+    links = [
+        (label, link(state, base_url, f"/moderate/{moderation_token(state, comment, a)}"))
+        for a, label in (
+            ("approve", "Approve"),
+            ("reject", "Reject"),
+            ("spam", "Spam"),
+            ("delete", "Delete"),
+        )
+        if comment.status in ALLOWED_FROM[a]
+    ]
+    mail = Mail(
+        subject=f"{'Held' if held else 'New'} comment by {name} on “{title}”",
+        lang="en",
+        intro=[
+            f"{name} wrote on “{title}”"
+            + (" and it awaits your decision:" if held else " (already published):")
+        ],
+        comments=[
+            MailComment(
+                author=comment.author_name,
+                label=comment.label,
+                text=comment.body_source,
+                html=comment.body_html,
+                link=permalink(thread, comment) if not held else None,
+            )
+        ],
+        view_label="View the comment",
+        outro=[f"{label}: {url}" for label, url in links],
+        why=f"You get this email as a moderator of {s.site_name}. Each link asks before it acts.",
+    )
+    queued: list[OutboxMessage] = []
+    for moderator in s.moderators:
+        message = outbox.queue(
+            session,
+            kind="moderate",
+            dedup_key=f"moderate:{comment.id}:{comment.status}:{moderator}",
+            recipient=moderator,
+            subject=mail.subject,
+            text=text_part(mail),
+            html=html_part(mail),
+            domain=host_of(state, base_url),
+        )
+        if message is not None:
+            queued.append(message)
+    return queued

@@ -16,7 +16,8 @@ from flask import Blueprint, Response, make_response, render_template, request, 
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError as CsrfInvalid
 
-from . import links
+from . import decisions, links
+from .errors import DebateBoxError
 from .messages import Translate, best_language, language, translator
 from .tokens import TokenExpired, TokenInvalid
 from .web import get_state, session
@@ -196,3 +197,39 @@ def manage(token: str) -> Response:
         question=t("manage_intro", email=email),
         items=shown,
     )
+
+
+_ACTION_WORDS = {
+    "approve": ("Approve", "approved: it is public now"),
+    "reject": ("Reject", "rejected: it will not be shown"),
+    "spam": ("Mark as spam", "marked as spam and taken down"),
+    "delete": ("Delete", "deleted"),
+}
+
+
+@pages.route("/moderate/<token>", methods=["GET", "POST"])
+def moderate(token: str) -> Response:
+    """A moderation link from a moderators' email: GET asks, the button decides."""
+    state = get_state()
+    db = session()
+    heading = "Moderate a comment"
+    try:
+        found = decisions.read_link(state, db, token)
+    except TokenInvalid as error:
+        return _bad_link(error)
+    except DebateBoxError as error:
+        return _page(error.status, heading=heading, notes=[(error.message, True)])
+    button, done = _ACTION_WORDS[found.action]
+    comment, thread = found.comment, found.thread
+    if request.method == "GET" or not _csrf_ok():
+        notes = [] if request.method == "GET" else [("The page was open too long.", True)]
+        question = (
+            f"{button} the comment by {comment.author_name} on “{thread.title or thread.key}”?"
+            f" It says: “{comment.body_source[:500]}”"
+        )
+        return _page(heading=heading, notes=notes, question=question, button=button)
+    try:
+        decisions.decide(state, db, comment.id, found.action, by="email link")
+    except DebateBoxError as error:
+        return _page(error.status, heading=heading, notes=[(error.message, True)])
+    return _page(heading=heading, notes=[(f"The comment was {done}.", False)])

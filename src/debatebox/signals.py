@@ -26,16 +26,30 @@ comment_posted = _signals.signal("comment-posted")
 #: (the Markdown source before the edit).
 comment_edited = _signals.signal("comment-edited")
 
-#: Sent after a comment was deleted, with ``comment`` (its row, body already removed)
-#: and ``tombstone`` (``True`` when it stays as "comment deleted" because of replies).
+#: Sent after a comment was deleted, with ``comment`` (its row; when its author deleted
+#: it, the body is already removed) and ``tombstone`` (``True`` when it stays as
+#: "comment deleted" because of replies); also ``thread`` and ``moderator`` when a
+#: moderator deleted it.
 comment_deleted = _signals.signal("comment-deleted")
 
 #: Sent when a thread is created by a first comment, with ``thread``.
 thread_created = _signals.signal("thread-created")
 
-#: Sent after a held comment was published by a moderator, with ``comment`` and
+#: Sent after a new comment was stored held for moderation, with ``comment`` and
 #: ``thread``.
+comment_held = _signals.signal("comment-held")
+
+#: Sent after a moderator published a held comment (or one marked spam), with
+#: ``comment``, ``thread`` and ``moderator`` (who decided, or ``""``).
 comment_approved = _signals.signal("comment-approved")
+
+#: Sent after a moderator rejected a held comment, with ``comment``, ``thread`` and
+#: ``moderator``.
+comment_rejected = _signals.signal("comment-rejected")
+
+#: Sent after a moderator marked a comment as spam, with ``comment``, ``thread`` and
+#: ``moderator``.
+comment_marked_spam = _signals.signal("comment-marked-spam")
 
 #: Sent after a subscription was asked for and stored, with ``subscription`` (a
 #: :class:`~debatebox.models.Subscription`), ``email`` and ``thread``; its ``status`` is

@@ -19,6 +19,7 @@ CONFIRM = "debatebox.subscription.confirm"
 UNSUBSCRIBE = "debatebox.subscription.unsubscribe"
 MANAGE = "debatebox.subscriptions.manage"
 READER = "debatebox.reader"
+MODERATE = "debatebox.comment.moderate"
 
 
 class TokenInvalid(Exception):
