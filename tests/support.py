@@ -12,6 +12,10 @@ from flask.testing import FlaskClient
 
 #: debatebox's tables, children first.
 TABLES = (
+    "debatebox_admin",
+    "debatebox_audit",
+    "debatebox_report",
+    "debatebox_ban",
     "debatebox_outbox",
     "debatebox_subscription",
     "debatebox_subscriber",

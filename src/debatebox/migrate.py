@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The newest revision in ``migrations/versions`` (a test holds the two together).
-HEAD = "0002"
+HEAD = "0003"
 VERSION_TABLE = "debatebox_alembic_version"
 _LOCK_NAME = "debatebox_migrate"
 _PG_LOCK_ID = 0x64656261  # "deba"

@@ -64,6 +64,8 @@ class Thread(Base):
     title: Mapped[str] = mapped_column(sa.String(300), default="")
     url: Mapped[str] = mapped_column(sa.String(1000), default="")
     closed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: This thread's moderation mode; ``None`` follows ``DEBATEBOX_MODERATION``.
+    moderation: Mapped[str | None] = mapped_column(sa.String(16))
     #: Published comments (tombstones excluded).
     comment_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     #: The number given to the latest published top-level comment.
@@ -85,6 +87,7 @@ class Comment(Base):
         sa.UniqueConstraint("thread_id", "number", "reply_number"),
         sa.Index("ix_debatebox_comment_thread_root", "thread_id", "root_id"),
         sa.Index("ix_debatebox_comment_email", "email"),
+        sa.Index("ix_debatebox_comment_status_created", "status", "created_at"),
         MYSQL_TABLE,
     )
 
@@ -118,6 +121,13 @@ class Comment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     #: Digest of the request that created the comment, to tell a retry from a reused key.
     request_digest: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: The spam checks' verdicts when it was posted, as JSON (for moderators).
+    verdicts: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Sent to Akismet with the comment, and again when a moderator overrides it.
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+    referrer: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: Readers' reports, counted once per reader.
+    report_count: Mapped[int] = mapped_column(sa.Integer, default=0)
 
     @property
     def label(self) -> str | None:
@@ -235,3 +245,72 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class Ban(Base):
+    """A blocked IP range, email address or email domain, until ``expires_at``."""
+
+    __tablename__ = "debatebox_ban"
+    __table_args__ = (sa.Index("ix_debatebox_ban_kind_value", "kind", "value"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    #: ``ip`` (an address or CIDR network), ``email`` or ``domain``.
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[str] = mapped_column(sa.String(254))
+    #: ``hold`` or ``reject`` what matches.
+    action: Mapped[str] = mapped_column(sa.String(16), default="hold")
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_by: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class Report(Base):
+    """A reader's report of a comment; one per reader (token or address) and comment."""
+
+    __tablename__ = "debatebox_report"
+    __table_args__ = (sa.UniqueConstraint("comment_id", "reporter"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("debatebox_comment.id", ondelete="CASCADE")
+    )
+    #: ``spam``, ``abuse``, ``off-topic`` or ``other``.
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: A keyed hash naming the reader; reveals neither token nor address.
+    reporter: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One moderator action: who, what, when."""
+
+    __tablename__ = "debatebox_audit"
+    __table_args__ = (sa.Index("ix_debatebox_audit_at", "at"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    moderator: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("debatebox_comment.id", ondelete="SET NULL")
+    )
+    thread_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("debatebox_thread.id", ondelete="SET NULL")
+    )
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class Admin(Base):
+    """An administrator of the standalone server (``debatebox create-admin``)."""
+
+    __tablename__ = "debatebox_admin"
+    __table_args__ = (sa.UniqueConstraint("username"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(80))
+    #: A salted hash (werkzeug.security); never the password.
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
