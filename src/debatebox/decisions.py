@@ -25,7 +25,7 @@ from . import signals, subscriptions, threads, tokens
 from .comments import lock_thread, publish
 from .database import write
 from .errors import Conflict, NotFound
-from .models import APPROVED, DELETED, SPAM, Comment, Thread
+from .models import APPROVED, DELETED, SPAM, AuditEntry, Comment, Thread, utcnow
 from .moderation import ACTIONS, ALLOWED_FROM
 from .state import DebateBoxState
 from .tokens import TokenInvalid
@@ -69,6 +69,15 @@ def decide(
                 thread.comment_count -= 1
             comment.status = SPAM if action == "spam" else DELETED
             thread.version += 1
+        session.add(
+            AuditEntry(
+                at=utcnow(),
+                moderator=(by or "system")[:100],
+                action=action,
+                comment_id=comment.id,
+                thread_id=thread.id,
+            )
+        )
         session.flush()
         tombstone.append(action == "delete" and threads.has_public_replies(session, comment))
         return comment, thread
