@@ -25,9 +25,9 @@ from debatebox import DebateBox, migrate
 from debatebox.database import create_engine, normalize_url
 from support import BASE_CONFIG, TABLES, Api
 
-#: A real SMTP server on loopback for the mail tests (fixtures ``mail_server``,
-#: ``make_mail_server``).
-pytest_plugins = ["mailserver"]
+#: Real servers on loopback: SMTP for the mail tests (fixtures ``mail_server``,
+#: ``make_mail_server``) and Akismet's protocol (``akismet_server``).
+pytest_plugins = ["mailserver", "akismet_server"]
 
 SERVERS = {
     "postgresql": os.environ.get(

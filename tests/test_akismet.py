@@ -9,13 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from akismet_server import (  # the fixture is registered under the name akismet_server
-    API_KEY,
-    BLOG,
-    GUARANTEED_SPAM,
-    AkismetServer,
-    akismet_server_fixture,  # noqa: F401
-)
+from akismet_server import API_KEY, BLOG, GUARANTEED_SPAM, AkismetServer
 from debatebox.akismet import AkismetClient, AkismetComment, AkismetUnavailable, AkismetVerdict
 from debatebox.version import __version__
 
