@@ -146,7 +146,7 @@ def list_comments() -> Response:
     cursor = threads.parse_cursor(request.args.get("cursor"))
     joined = request.args.get("html") == "joined"
     db = session()
-    info = threads.find(db, key)
+    info = threads.find(db, key, s.close_after_days)
     etag = _etag(info, sort, limit, cursor) + ("-j" if joined else "")
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
     if request.if_none_match.contains(etag):
@@ -167,7 +167,8 @@ def list_comments() -> Response:
 
 def _etag(info: threads.ThreadInfo | None, sort: str, limit: int, cursor: int | None) -> str:
     s = get_state().settings
-    version = f"{info.id}.{info.version}" if info else "0"
+    # Closing by age changes no version: the flag is part of the tag.
+    version = f"{info.id}.{info.version}{'c' if info.closed else ''}" if info else "0"
     material = f"{__version__}|{request.host}|{sort}|{limit}|{cursor}|{s.max_depth}|{s.gravatar}"
     return f"{version}-{hashlib.sha1(material.encode()).hexdigest()[:16]}"  # noqa: S324
 

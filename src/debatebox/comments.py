@@ -103,7 +103,8 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         if state.rate_limiter is not None:
             state.rate_limiter.hit(client.address)
 
-    status = initial_status(session, state.settings.moderation, new.email)
+    mode = (thread.moderation if thread else None) or state.settings.moderation
+    status = initial_status(session, mode, new.email)
     fields = {
         "thread_key": new.thread_key,
         "parent_id": new.parent_id,
@@ -266,7 +267,7 @@ def _check_thread(state: DebateBoxState, thread: Thread | None, client: Client) 
     if thread is None:
         if not (state.settings.auto_create_threads or client.trusted):
             raise NotFound("There is no discussion here.", code="thread_not_found")
-    elif thread.closed:
+    elif threads.is_closed(thread.closed, thread.created_at, state.settings.close_after_days):
         raise Conflict("This discussion is closed for new comments.", code="thread_closed")
 
 

@@ -99,6 +99,8 @@ MANAGE_MAX_AGE = 30 * 24 * 60 * 60
 READER_MAX_AGE = 365 * 24 * 60 * 60
 #: Whether authors get an email when their held comment is published by a moderator.
 NOTIFY_AUTHORS = False
+#: Threads close for new comments this many days after they were created (0: never).
+CLOSE_AFTER_DAYS = 0
 #: Moderators' email addresses: a list, or one comma-separated string. They get an email
 #: with signed Approve / Reject / Spam / Delete links for every held comment.
 MODERATORS: tuple[str, ...] = ()
@@ -168,6 +170,7 @@ class Settings:
     manage_max_age: int
     reader_max_age: int
     notify_authors: bool
+    close_after_days: int
     moderators: tuple[str, ...]
     moderator_emails: str
     moderation_link_max_age: int

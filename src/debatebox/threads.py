@@ -8,6 +8,7 @@ range of the same numbers, since a reply carries its root's number).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import tree
 from .config import Settings
 from .errors import ValidationError
-from .models import APPROVED, DELETED, Comment, Thread
+from .models import APPROVED, DELETED, Comment, Thread, utcnow
 
 PUBLIC = (APPROVED, DELETED)
 _COLUMNS = (
@@ -57,7 +58,8 @@ class Page:
     next_cursor: str | None
 
 
-def find(session: Session, key: str) -> ThreadInfo | None:
+def find(session: Session, key: str, close_after_days: int = 0) -> ThreadInfo | None:
+    """The thread ``key``; ``closed`` also when it is older than ``close_after_days``."""
     row = session.execute(
         sa.select(
             Thread.id,
@@ -67,9 +69,20 @@ def find(session: Session, key: str) -> ThreadInfo | None:
             Thread.closed,
             Thread.comment_count,
             Thread.version,
+            Thread.created_at,
         ).where(Thread.key == key)
     ).first()
-    return ThreadInfo(*row) if row is not None else None
+    if row is None:
+        return None
+    closed = is_closed(row.closed, row.created_at, close_after_days)
+    return ThreadInfo(row.id, row.key, row.title, row.url, closed, row.comment_count, row.version)
+
+
+def is_closed(closed: bool, created_at: dt.datetime, close_after_days: int) -> bool:
+    """Closed by hand, or older than ``close_after_days`` (0: threads never close alone)."""
+    if closed:
+        return True
+    return bool(close_after_days) and utcnow() - created_at > dt.timedelta(days=close_after_days)
 
 
 def parse_cursor(cursor: str | None) -> int | None:

@@ -52,7 +52,7 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
     state = get_state()
     s = state.settings
     db = session()
-    info = threads.find(db, key)
+    info = threads.find(db, key, s.close_after_days)
     page = threads.page_of(db, s, info, sort=sort or s.default_sort, limit=s.page_size, cursor=None)
     nodes = [shaper().node(node) for node in page.roots]
     title = title or (info.title if info else "")
