@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
     ),
     **dict.fromkeys(["moderation", "ratelimit", "validation", "outbox", "notices"], 2),
     **dict.fromkeys(["comments", "threads", "subscriptions", "links", "bans"], 3),
-    **dict.fromkeys(["forms", "serialize", "decisions", "delivery"], 4),
+    **dict.fromkeys(["forms", "serialize", "decisions", "delivery", "reports"], 4),
     **dict.fromkeys(["web", "api", "views", "widget", "commands", "server", "pages"], 5),
     **dict.fromkeys(["extension"], 6),
     **dict.fromkeys(["standalone", "demo", "cli", "__init__"], 7),

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from . import comments, serialize, subscriptions, threads
+from . import comments, reports, serialize, subscriptions, threads
 from .config import SORTS
 from .errors import BadRequest, DebateBoxError, NotFound, Unavailable, ValidationError
 from .models import APPROVED, DELETED, Comment
@@ -279,6 +279,24 @@ def delete_comment(comment_id: int) -> Response:
     return json_response(
         {"deleted": True, "tombstone": tombstone}, headers={"Cache-Control": "no-store"}
     )
+
+
+@api.post("/comments/<int:comment_id>/reports")
+def report_comment(comment_id: int) -> tuple[Response, int] | Response:
+    """A reader reports a comment: 202 whether or not this reader had reported it already."""
+    state = get_state()
+    check_write_origin()
+    data = read_json(state.settings.max_request_bytes)
+    reports.report(
+        state,
+        session(),
+        _check_id(comment_id),
+        data,
+        address=client_ip(),
+        reader_token=request.headers.get(READER_HEADER),
+        base_url=request.url_root,
+    )
+    return json_response({"reported": True}, 202, {"Cache-Control": "no-store"})
 
 
 @api.post("/preview")

@@ -101,6 +101,9 @@ READER_MAX_AGE = 365 * 24 * 60 * 60
 NOTIFY_AUTHORS = False
 #: Threads close for new comments this many days after they were created (0: never).
 CLOSE_AFTER_DAYS = 0
+#: Readers' reports (each reader counts once) that take a published comment back to the
+#: moderation queue. 0 turns reporting off.
+REPORTS_TO_HOLD = 3
 #: Moderators' email addresses: a list, or one comma-separated string. They get an email
 #: with signed Approve / Reject / Spam / Delete links for every held comment.
 MODERATORS: tuple[str, ...] = ()
@@ -171,6 +174,7 @@ class Settings:
     reader_max_age: int
     notify_authors: bool
     close_after_days: int
+    reports_to_hold: int
     moderators: tuple[str, ...]
     moderator_emails: str
     moderation_link_max_age: int

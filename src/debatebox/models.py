@@ -278,8 +278,11 @@ class Report(Base):
     #: ``spam``, ``abuse``, ``off-topic`` or ``other``.
     reason: Mapped[str] = mapped_column(sa.String(16))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
-    #: A keyed hash naming the reader; reveals neither token nor address.
+    #: A keyed hash naming the reader (by reader token, else by address); reveals
+    #: neither.
     reporter: Mapped[str] = mapped_column(sa.String(64))
+    #: A keyed hash of the reporting address, so one reader counts once either way.
+    address_key: Mapped[str] = mapped_column(sa.String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
 

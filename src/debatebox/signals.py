@@ -47,6 +47,11 @@ comment_approved = _signals.signal("comment-approved")
 #: ``moderator``.
 comment_rejected = _signals.signal("comment-rejected")
 
+#: Sent after a reader's report of a comment was counted, with ``comment``, ``thread``,
+#: ``reason`` (``spam``, ``abuse``, ``off-topic``, ``other``) and ``held`` (whether this
+#: report took it to ``DEBATEBOX_REPORTS_TO_HOLD`` and held it for review).
+comment_flagged = _signals.signal("comment-flagged")
+
 #: Sent after a moderator marked a comment as spam, with ``comment``, ``thread`` and
 #: ``moderator``.
 comment_marked_spam = _signals.signal("comment-marked-spam")

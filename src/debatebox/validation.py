@@ -110,7 +110,7 @@ def _text(
     return value
 
 
-def _allowlist(data: Any, allowed: frozenset[str]) -> None:
+def allowlist(data: Any, allowed: frozenset[str]) -> None:
     """Refuse anything but a JSON object with known fields."""
     if not isinstance(data, Mapping):
         raise BadRequest("Send a JSON object.", code="not_an_object")
@@ -158,7 +158,7 @@ def _lang(data: Mapping[str, Any], errors: dict[str, str]) -> str:
 
 def parse(settings: Settings, data: Any) -> NewComment:
     """Allowlist and validate the fields of a new comment; raise with every problem."""
-    _allowlist(data, POST_FIELDS)
+    allowlist(data, POST_FIELDS)
     s = settings
     errors: dict[str, str] = {}
     key, title, url = _page(s, data, errors)
@@ -218,7 +218,7 @@ def parse(settings: Settings, data: Any) -> NewComment:
 
 def parse_subscription(settings: Settings, data: Any) -> NewSubscription:
     """Allowlist and validate a subscription request; raise with every problem."""
-    _allowlist(data, SUBSCRIBE_FIELDS)
+    allowlist(data, SUBSCRIBE_FIELDS)
     errors: dict[str, str] = {}
     key, title, url = _page(settings, data, errors)
     email = _text(data, "email", errors, required=True, max_length=254, label="Email")
@@ -263,7 +263,7 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 
 def parse_edit(settings: Settings, data: Any) -> str:
-    _allowlist(data, EDIT_FIELDS)
+    allowlist(data, EDIT_FIELDS)
     errors: dict[str, str] = {}
     body = _text(
         data,

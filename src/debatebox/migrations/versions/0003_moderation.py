@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(16), nullable=False),
         sa.Column("note", sa.String(500), nullable=False),
         sa.Column("reporter", sa.String(64), nullable=False),
+        sa.Column("address_key", sa.String(64), nullable=False),
         sa.Column("created_at", Timestamp, nullable=False),
         sa.ForeignKeyConstraint(
             ["comment_id"],
