@@ -29,6 +29,10 @@ BASE_CONFIG: dict[str, Any] = {
     "DEBATEBOX_MIN_FILL_SECONDS": 0,
     "DEBATEBOX_RATE_LIMIT": "",
     "SERVER_NAME": "comments.test",
+    # Tests that are about them turn these back on.
+    "DEBATEBOX_EMAIL_RATE_LIMIT": "",
+    "DEBATEBOX_SPAM_CHECKS": False,
+    "DEBATEBOX_DUPLICATE_WINDOW": 0,
     # Tests deliver queued mail themselves (``outbox.deliver``), so nothing runs behind them.
     "DEBATEBOX_MAIL_DELIVERY": "worker",
 }

@@ -137,6 +137,9 @@ def gunicorn_server(directory: Path, database: Path, deadline: Deadline) -> Iter
         "DEBATEBOX_DATABASE_URL": f"sqlite:///{database}",
         "DEBATEBOX_SECRET_KEY": "concurrency-secret",
         "DEBATEBOX_RATE_LIMIT": "",
+        "DEBATEBOX_EMAIL_RATE_LIMIT": "",
+        "DEBATEBOX_SPAM_CHECKS": "0",
+        "DEBATEBOX_DUPLICATE_WINDOW": "0",
         "DEBATEBOX_MIN_FILL_SECONDS": "0",
         "DEBATEBOX_INSTANCE_PATH": str(directory),
     }

@@ -47,6 +47,9 @@ def site(example: ModuleType, tmp_path: Path) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'site.sqlite3'}",
             "DEBATEBOX_MIN_FILL_SECONDS": 0,
             "DEBATEBOX_RATE_LIMIT": "",
+            "DEBATEBOX_EMAIL_RATE_LIMIT": "",
+            "DEBATEBOX_SPAM_CHECKS": False,
+            "DEBATEBOX_DUPLICATE_WINDOW": 0,
         }
     )
     with app.app_context():

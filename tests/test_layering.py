@@ -28,18 +28,21 @@ LAYERS: dict[str, int] = {
             "messages",
             "mailtext",
             "akismet",
+            "spam",
         ],
         1,
     ),
     **dict.fromkeys(["moderation", "ratelimit", "validation", "outbox", "notices"], 2),
-    **dict.fromkeys(["comments", "threads", "subscriptions", "links", "bans"], 3),
+    **dict.fromkeys(["comments", "threads", "subscriptions", "links", "bans", "screening"], 3),
+    **dict.fromkeys(["admin_queries", "admins"], 3),
     **dict.fromkeys(["forms", "serialize", "decisions", "delivery", "reports"], 4),
     **dict.fromkeys(["web", "api", "views", "widget", "commands", "server", "pages"], 5),
+    **dict.fromkeys(["admin", "admin_access"], 5),
     **dict.fromkeys(["extension"], 6),
     **dict.fromkeys(["standalone", "demo", "cli", "__init__"], 7),
 }
 #: Only these modules may touch ``flask.request`` (the web edges).
-REQUEST_USERS = {"web", "api", "views", "widget", "pages"}
+REQUEST_USERS = {"web", "api", "views", "widget", "pages", "admin", "admin_access"}
 
 
 def _modules() -> list[Path]:

@@ -128,6 +128,8 @@ def config() -> Response:
         "max_body_length": s.max_body_length,
         "moderation": s.moderation,
         "subscriptions": bool(s.smtp_url),
+        # Shown under the form while Akismet screens comments.
+        "privacy": {"notice": s.privacy_notice, "url": s.privacy_url} if s.akismet_key else None,
     }
     return json_response(payload, headers={"Cache-Control": "no-store"})
 
@@ -186,6 +188,8 @@ def post_comment() -> tuple[Response, int] | Response:
         page_origins=(own_origin(), *state.settings.origins),
         reader_token=request.headers.get(READER_HEADER),
         base_url=request.url_root,
+        user_agent=request.headers.get("User-Agent", ""),
+        referrer=request.headers.get("Referer", ""),
     )
     posted = comments.post(state, session(), data, client)
     payload: dict[str, Any] = {

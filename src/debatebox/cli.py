@@ -1,4 +1,5 @@
-"""The ``debatebox`` command: ``demo``, ``serve``, ``upgrade`` and ``deliver-mail``.
+"""The ``debatebox`` command: ``demo``, ``serve``, ``upgrade``, ``deliver-mail`` and
+``create-admin``.
 
 Every option of ``serve`` can also come from the environment variable named in its help;
 a command-line option wins over the environment.
@@ -42,6 +43,7 @@ def demo(host: str, port: int, database_path: str | None, smtp_url: str | None) 
         DEBATEBOX_MIN_FILL_SECONDS=1,
         DEBATEBOX_SMTP_URL=smtp_url,
         DEBATEBOX_SITE_NAME="debatebox demo",
+        SESSION_COOKIE_SECURE=False,  # the demo is plain http, also from other machines
     )
     click.echo(f"debatebox demo: open http://{_url_host(host)}:{port}/  (Ctrl+C stops it)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
@@ -171,6 +173,34 @@ def deliver_mail(database_url: str | None, smtp_url: str | None, once: bool) -> 
     try:
         with app.app_context():
             run(state, once=once)
+    finally:
+        state.engine.dispose()
+
+
+@main.command("create-admin")
+@click.argument("username")
+@click.option(
+    "--database-url",
+    envvar="DEBATEBOX_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin(username: str, database_url: str | None, password_stdin: bool) -> None:
+    """Create an administrator who logs in to the admin pages (/debatebox/admin/)."""
+    from .commands import create_admin as create
+    from .commands import read_password
+    from .standalone import create_app
+
+    password = read_password(password_stdin)
+    config = {"DEBATEBOX_DATABASE_URL": database_url} if database_url else {}
+    try:
+        app = create_app(config)  # upgrades the schema first, as `serve` does
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    state = app.extensions["debatebox"]
+    try:
+        create(state, username, password)
     finally:
         state.engine.dispose()
 

@@ -6,6 +6,7 @@ Each command only wraps a library function.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -13,7 +14,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import delivery, migrate
+from . import admins, delivery, migrate
+from .errors import DebateBoxError
 from .outbox import Report
 
 flask_group = AppGroup("debatebox", help="Manage debatebox's comment database.")
@@ -73,3 +75,28 @@ def deliver_mail(state: Any, *, once: bool) -> None:
 def deliver_mail_command(once: bool) -> None:
     """Send the queued emails (run one or more of these next to the web processes)."""
     deliver_mail(current_app.extensions["debatebox"], once=once)
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: one line of standard input, or typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def create_admin(state: Any, username: str, password: str) -> None:
+    """Store an administrator of the admin pages (shared by both CLIs)."""
+    with state.new_session() as session:
+        try:
+            admins.create(session, username, password)
+        except DebateBoxError as error:
+            raise click.ClickException(error.message) from error
+    click.echo(f"debatebox: administrator {username!r} created.")
+
+
+@flask_group.command("create-admin")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin_command(username: str, password_stdin: bool) -> None:
+    """Create an account for the admin pages' built-in login (admin_access.accounts)."""
+    create_admin(current_app.extensions["debatebox"], username, read_password(password_stdin))

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import notices, render, signals, subscriptions, threads
+from . import notices, render, screening, signals, subscriptions, threads
 from .avatars import avatar_hash
 from .database import write
 from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
@@ -56,6 +56,9 @@ class Client:
     reader_token: str | None = None
     #: This server's public URL as the client reached it, for links in emails.
     base_url: str = ""
+    #: The browser's User-Agent and Referer, for Akismet.
+    user_agent: str = ""
+    referrer: str = ""
 
 
 @dataclasses.dataclass
@@ -98,13 +101,31 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
     _check_thread(state, thread, client)
     if new.parent_id is not None:
         _published_parent(session, thread.id if thread else None, new.parent_id)
+    preview_thread = thread or Thread(key=new.thread_key, title=new.title, url=new.url)
+    screened = None
     if not client.trusted:
-        _bot_checks(state, new)
+        screening.bot_checks(state, new)
         if state.rate_limiter is not None:
             state.rate_limiter.hit(client.address)
+        if state.email_limiter is not None and new.email:
+            state.email_limiter.hit(new.email)
+        screened = screening.screen(
+            state,
+            session,
+            new,
+            preview_thread,
+            address=client.address,
+            user_agent=client.user_agent,
+            referrer=client.referrer,
+            blog=client.base_url,
+            policy=state.policy,
+        )
+        screening.refuse_rejected(screened)
 
     mode = (thread.moderation if thread else None) or state.settings.moderation
     status = initial_status(session, mode, new.email)
+    if screened is not None and screened.action == "hold":
+        status = PENDING
     fields = {
         "thread_key": new.thread_key,
         "parent_id": new.parent_id,
@@ -114,7 +135,6 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         "body": new.body,
         "status": status,
     }
-    preview_thread = thread or Thread(key=new.thread_key, title=new.title, url=new.url)
     for _receiver, verdict in signals.comment_will_be_posted.send(
         state.sender, comment=fields, thread=preview_thread
     ):
@@ -154,6 +174,9 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
             ip=truncate(client.address),
             idempotency_key=idempotency_key,
             request_digest=digest,
+            verdicts=screened.to_json() if screened is not None else "",
+            user_agent=client.user_agent[:300],
+            referrer=client.referrer[:500],
             created_at=utcnow(),
             last_reply_number=0,
         )
@@ -280,29 +303,6 @@ def _published_parent(session: Session, thread_id: int | None, parent_id: int) -
             fields={"parent": "Not a published comment of this thread."},
         )
     return parent
-
-
-def _bot_checks(state: DebateBoxState, new: NewComment) -> None:
-    if new.honeypot:
-        raise Forbidden("Your comment could not be accepted.", code="bot_check")
-    if not new.form_token:
-        raise Forbidden(
-            "The form token is missing. Please reload the page.", code="form_token_missing"
-        )
-    try:
-        age = state.signer.form_age(new.form_token, max_age=state.settings.form_max_age)
-    except TokenExpired as error:
-        raise Forbidden(
-            "This form has expired. Please reload the page and post again.", code="form_expired"
-        ) from error
-    except TokenInvalid as error:
-        raise Forbidden(
-            "The form token is not valid. Please reload the page.", code="form_token_invalid"
-        ) from error
-    if age < state.settings.min_fill_seconds:
-        raise Forbidden(
-            "That was quick! Please take a few seconds and post again.", code="too_fast"
-        )
 
 
 # Author edit and delete ---------------------------------------------------------------

@@ -101,6 +101,30 @@ READER_MAX_AGE = 365 * 24 * 60 * 60
 NOTIFY_AUTHORS = False
 #: Threads close for new comments this many days after they were created (0: never).
 CLOSE_AFTER_DAYS = 0
+#: Per-email limit on new comments (Flask-Limiter notation, in the rate-limit storage);
+#: empty turns it off.
+EMAIL_RATE_LIMIT = "5 per minute;100 per day"
+#: Whether the built-in spam checks run (:mod:`debatebox.spam`; see docs/moderation.md).
+SPAM_CHECKS = True
+#: More links than this in one comment holds it.
+SPAM_MAX_LINKS = 2
+#: Words and phrases, email addresses, and email/website domains that hold (or reject,
+#: with ``BLOCKED_ACTION = "reject"``) a comment. Lists, or comma-separated strings.
+BLOCKED_WORDS: tuple[str, ...] = ()
+BLOCKED_EMAILS: tuple[str, ...] = ()
+BLOCKED_DOMAINS: tuple[str, ...] = ()
+BLOCKED_ACTION = "hold"
+#: The same text again within this many seconds (same email, or same thread) is refused
+#: as a duplicate; 0 turns the check off.
+DUPLICATE_WINDOW = 24 * 60 * 60
+#: An Akismet API key turns Akismet's comment-check on (``None``: off).
+AKISMET_KEY: str | None = None
+#: Akismet's API (a test server on loopback in the tests).
+AKISMET_ENDPOINT = "https://rest.akismet.com"
+#: Shown under the comment form while Akismet is on.
+PRIVACY_NOTICE = "This site uses Akismet to reduce spam."
+#: A page saying how comment data is processed, linked after the notice (``None``: none).
+PRIVACY_URL: str | None = None
 #: Readers' reports (each reader counts once) that take a published comment back to the
 #: moderation queue. 0 turns reporting off.
 REPORTS_TO_HOLD = 3
@@ -174,6 +198,18 @@ class Settings:
     reader_max_age: int
     notify_authors: bool
     close_after_days: int
+    email_rate_limit: str
+    spam_checks: bool
+    spam_max_links: int
+    blocked_words: tuple[str, ...]
+    blocked_emails: tuple[str, ...]
+    blocked_domains: tuple[str, ...]
+    blocked_action: str
+    duplicate_window: int
+    akismet_key: str | None
+    akismet_endpoint: str
+    privacy_notice: str
+    privacy_url: str | None
     reports_to_hold: int
     moderators: tuple[str, ...]
     moderator_emails: str
@@ -223,6 +259,10 @@ class Settings:
             raise ConfigError(
                 f"DEBATEBOX_MAIL_DELIVERY must be one of {', '.join(MAIL_DELIVERIES)}."
             )
+        if self.blocked_action not in ("hold", "reject"):
+            raise ConfigError("DEBATEBOX_BLOCKED_ACTION must be hold or reject.")
+        if self.privacy_url and not self.privacy_url.startswith(("http://", "https://")):
+            raise ConfigError("DEBATEBOX_PRIVACY_URL must be an http(s) address.")
         if self.moderator_emails not in ("held", "all"):
             raise ConfigError("DEBATEBOX_MODERATOR_EMAILS must be held or all.")
         for address in self.moderators:

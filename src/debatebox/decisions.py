@@ -17,11 +17,13 @@ was written, so it is useless once anyone decided; it expires after
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import signals, subscriptions, threads, tokens
+from . import screening, signals, subscriptions, threads, tokens
+from .akismet import AkismetUnavailable
 from .comments import lock_thread, publish
 from .database import write
 from .errors import Conflict, NotFound
@@ -29,6 +31,8 @@ from .models import APPROVED, DELETED, SPAM, AuditEntry, Comment, Thread, utcnow
 from .moderation import ACTIONS, ALLOWED_FROM
 from .state import DebateBoxState
 from .tokens import TokenInvalid
+
+log = logging.getLogger("debatebox.moderation")
 
 _SIGNALS = {
     "approve": signals.comment_approved,
@@ -89,7 +93,30 @@ def decide(
         arguments["tombstone"] = tombstone[-1]
     _SIGNALS[action].send(state.sender, **arguments)
     subscriptions.fire(state, effects)
+    _correct_akismet(state, comment, thread, action)
     return comment
+
+
+def _correct_akismet(state: DebateBoxState, comment: Comment, thread: Thread, action: str) -> None:
+    """Tell Akismet when a moderator overrides its verdict (submit-ham / submit-spam)."""
+    said = screening.akismet_said(comment)
+    if said is None or (action, said) not in (("approve", True), ("spam", False)):
+        return
+    origin = "/".join(thread.url.split("/")[:3]) if thread.url else ""
+    client = screening.akismet_client(state, origin or "http://localhost")
+    if client is None:
+        return
+    report = screening.akismet_comment(
+        comment,
+        ip=comment.ip,
+        user_agent=comment.user_agent,
+        referrer=comment.referrer,
+        permalink=thread.url,
+    )
+    try:
+        (client.submit_ham if action == "approve" else client.submit_spam)(report)
+    except AkismetUnavailable as error:
+        log.warning("debatebox: could not tell Akismet about comment %s: %s", comment.id, error)
 
 
 def _approve(

@@ -9,6 +9,8 @@ from flask import Flask
 from flask_limiter import Limiter
 
 from . import commands, database
+from .admin import admin_pages
+from .admin_access import AdminAccess, AdminCheck
 from .api import api
 from .config import ConfigError, Settings
 from .delivery import MailSender
@@ -29,14 +31,36 @@ class DebateBox:
     when ``DEBATEBOX_DATABASE_URL`` is set, debatebox keeps its own engine, by default an
     SQLite file in the instance folder. Either way the tables are created by
     ``flask debatebox upgrade`` (the standalone server runs it by itself).
+
+    ``admin_check`` opens the admin pages (``PREFIX/admin/``, see docs/admin.md): a
+    function called inside the request that returns the moderator's name, or ``None``
+    for a 403. Without one the admin answers 403 to everyone.
+    ``debatebox.admin_access.accounts`` is the built-in check (``create-admin`` accounts
+    and a login page).
     """
 
-    def __init__(self, app: Flask | None = None, *, db: Any = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: Any = None,
+        policy: Any = None,
+        admin_check: AdminCheck | None = None,
+    ) -> None:
         self.db = db
+        self._admin_check = admin_check
+        #: A :class:`debatebox.screening.ModerationPolicy` (``None``: the built-in checks).
+        self.policy = policy
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
+    def admin_check(self, check: AdminCheck) -> AdminCheck:
+        """Decorator: ``@box.admin_check`` sets the admin check of the applications this
+        object serves that were not given their own in ``init_app``."""
+        self._admin_check = check
+        return check
+
+    def init_app(self, app: Flask, *, admin_check: AdminCheck | None = None) -> None:
         if "debatebox" in app.extensions:
             raise RuntimeError(
                 "debatebox is already registered on this application. Create one DebateBox"
@@ -50,8 +74,8 @@ class DebateBox:
                 " DEBATEBOX_SECRET_KEY) in the application's config."
             )
         engine_factory, owns = self._engine_factory(app, settings)
-        limiter = None
-        if settings.rate_limit:
+        limiter = email_limiter = None
+        if settings.rate_limit or settings.email_rate_limit:
             flask_limiter = Limiter(
                 key_func=client_ip,
                 storage_uri=settings.rate_limit_storage,
@@ -59,7 +83,12 @@ class DebateBox:
                 key_prefix="debatebox",
             )
             flask_limiter.init_app(app)
-            limiter = PostLimiter(flask_limiter, settings.rate_limit)
+            if settings.rate_limit:
+                limiter = PostLimiter(flask_limiter, settings.rate_limit)
+            if settings.email_rate_limit:
+                email_limiter = PostLimiter(
+                    flask_limiter, settings.email_rate_limit, scope="debatebox-email"
+                )
         state = app.extensions["debatebox"] = DebateBoxState(
             settings,
             Signer(secret),
@@ -69,6 +98,8 @@ class DebateBox:
             sender=app,
             rate_limiter=limiter,
         )
+        state.email_limiter = email_limiter
+        state.policy = self.policy
         if settings.smtp_url and settings.mail_delivery == "thread":
             sender = state.mail_sender = MailSender(state)
             state.on_mail_queued = sender.wake
@@ -78,6 +109,8 @@ class DebateBox:
         app.register_blueprint(pages, url_prefix=settings.url_prefix)
         app.register_blueprint(api, url_prefix=f"{settings.url_prefix}/api")
         app.register_blueprint(widget, url_prefix=settings.url_prefix)
+        app.register_blueprint(admin_pages, url_prefix=f"{settings.url_prefix}/admin")
+        app.extensions["debatebox_admin"] = AdminAccess(lambda: admin_check or self._admin_check)
         app.teardown_appcontext(close_session)
         app.jinja_env.globals["debatebox"] = _JinjaHelpers()
         app.cli.add_command(commands.flask_group)

@@ -1,4 +1,4 @@
-"""Per-IP limits on new comments, counted in Flask-Limiter's storage.
+"""Per-IP (and per-email) limits on new comments, counted in Flask-Limiter's storage.
 
 The limit uses Flask-Limiter's notation (``"10 per minute;100 per hour"``) and its
 storage, so ``memory://`` works for one process and ``redis://`` shares the counters
@@ -21,17 +21,19 @@ SCOPE = "debatebox-post"
 class PostLimiter:
     """Counts posts per client address against ``spec``."""
 
-    def __init__(self, limiter: Any, spec: str) -> None:
+    def __init__(self, limiter: Any, spec: str, scope: str = SCOPE) -> None:
         #: A Flask-Limiter ``Limiter`` already registered on the app.
         self._limiter = limiter
         self.items: list[RateLimitItem] = parse_many(spec)
+        #: Counters of different limiters (per address, per email) never mix.
+        self.scope = scope
 
     def hit(self, address: str) -> None:
         """Count one post from ``address``; raise :class:`RateLimited` when over a limit."""
         strategy = self._limiter.limiter
         for item in self.items:
-            if not strategy.hit(item, SCOPE, address):
-                reset_at, _remaining = strategy.get_window_stats(item, SCOPE, address)
+            if not strategy.hit(item, self.scope, address):
+                reset_at, _remaining = strategy.get_window_stats(item, self.scope, address)
                 wait = max(1, int(reset_at - time.time()) + 1)
                 raise RateLimited(
                     f"You are posting too fast ({item}). Please wait {wait} seconds.",

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 
 from . import migrate
+from .admin_access import accounts
 from .config import from_environ
 from .extension import DebateBox
 from .version import __version__
@@ -34,13 +35,22 @@ def create_app(
         instance_path or os.environ.get("DEBATEBOX_INSTANCE_PATH") or os.path.abspath("instance")
     )
     app = Flask("debatebox.standalone", instance_path=instance, instance_relative_config=True)
+    # The session cookie (admin login, CSRF of the forms): HTTPS only, no script access,
+    # not sent by cross-site forms. DEBATEBOX_SECURE_COOKIES=0 allows plain http (tests,
+    # a server tried out on another machine without TLS).
+    secure = os.environ.get("DEBATEBOX_SECURE_COOKIES", "1").strip().lower()
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure not in {"0", "false", "no", "off"},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
     app.config.update(from_environ())
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = app.config.get("DEBATEBOX_SECRET_KEY") or _instance_secret(
             instance
         )
-    box = DebateBox(app)
+    box = DebateBox(app, admin_check=accounts)  # `debatebox create-admin` accounts
     del box
     state = app.extensions["debatebox"]
     if state.settings.auto_upgrade:

@@ -41,6 +41,10 @@ class DebateBoxState:
         self.sender = sender
         #: A :class:`debatebox.ratelimit.PostLimiter`, or ``None`` when limits are off.
         self.rate_limiter = rate_limiter
+        #: The per-email :class:`debatebox.ratelimit.PostLimiter`, or ``None``.
+        self.email_limiter: Any = None
+        #: The host's :class:`debatebox.screening.ModerationPolicy`, or ``None``.
+        self.policy: Any = None
         #: Called after a transaction queued mail (the in-process sender's wake-up).
         self.on_mail_queued: Callable[[], None] | None = None
         #: The in-process :class:`debatebox.delivery.MailSender`, if this app runs one.

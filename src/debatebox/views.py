@@ -84,6 +84,7 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
         ),
         "cancel_url": here + "#debatebox-form",
         "subscriptions": bool(s.smtp_url),
+        "privacy": _privacy(),
     }
     return Markup(render_template("debatebox/thread.html", **context))  # noqa: S704
 
@@ -108,6 +109,8 @@ def post_form() -> ResponseReturnValue:
         origin_allowed=origin_allowed(request.headers.get("Origin")),
         page_origins=(own_origin(), *state.settings.origins),
         base_url=request.url_root,
+        user_agent=request.headers.get("User-Agent", ""),
+        referrer=request.headers.get("Referer", ""),
     )
     try:
         posted = comments.post(state, session(), form.comment_data(), client)
@@ -131,7 +134,14 @@ def _form_error(form: CommentForm, message: str, fields: dict[str, str]) -> str:
         fields=fields,
         back=form.next.data if _is_local(form.next.data) else None,
         subscriptions=bool(get_state().settings.smtp_url),
+        privacy=_privacy(),
     )
+
+
+def _privacy() -> dict[str, Any] | None:
+    """The privacy notice under the form while Akismet screens comments."""
+    s = get_state().settings
+    return {"notice": s.privacy_notice, "url": s.privacy_url} if s.akismet_key else None
 
 
 def _find(nodes: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:

@@ -572,6 +572,7 @@ function create(el, opts) {
         button("home", t("cancel"), { hidden: true })),
       h("p", { class: "db-msg", role: "alert" }),
       h("p", { class: "db-ok", role: "status" }),
+      cfg.privacy && h("p", { class: "db-note" }, web(cfg.privacy.url) ? h("a", { href: cfg.privacy.url }, cfg.privacy.notice) : cfg.privacy.notice),
     );
     inputs.body.value = drafts()[0] || "";
     return f;

@@ -1,0 +1,259 @@
+"""Screening a new comment: the spam defence between validation and storing.
+
+An ordered pipeline of small checks, each giving a verdict (``publish``, ``hold`` or
+``reject``) with a reason; the strongest wins and all of them are kept with the comment
+for moderators (``Comment.verdicts``):
+
+1. bans (:mod:`debatebox.bans`): the address's network, the email, its domain;
+2. the built-in checks (:mod:`debatebox.spam`): block lists, links, markup, phrases…;
+3. duplicates: the same text again from the same email, or on the same thread, within
+   ``DUPLICATE_WINDOW``;
+4. Akismet's comment-check, when ``AKISMET_KEY`` is set; if Akismet cannot be reached
+   the comment is held (nothing is lost, nobody gets an error);
+5. the host's :class:`ModerationPolicy`, which sees every verdict and may add its own.
+
+The moderation mode (``open``/``first-time``/``all``) then holds what passed if the mode
+says so. Rate limits per address and per email run before, in :mod:`debatebox.comments`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import bans, spam
+from .akismet import AkismetClient, AkismetComment, AkismetUnavailable
+from .errors import Conflict, Forbidden
+from .models import Comment, Thread, utcnow
+from .state import DebateBoxState
+from .tokens import TokenExpired, TokenInvalid
+from .validation import NewComment
+
+Verdict = spam.Verdict
+#: The reason recorded when Akismet found a comment clean.
+AKISMET_HAM = "Akismet: not spam"
+
+
+class ModerationPolicy:
+    """What a host adds to the screening. Subclass it and pass an instance as
+    ``DebateBox(app, policy=MyPolicy())``.
+
+    :meth:`verdict` gets the comment's fields (a dict like ``comment_will_be_posted``
+    sends), its thread (possibly not stored yet) and the verdicts so far; it returns a
+    :class:`~debatebox.spam.Verdict` (``Verdict("hold", "policy", "links to rivals")``)
+    or ``None`` to add nothing. A policy can hold or reject; it cannot publish what a
+    check held (a moderator can).
+    """
+
+    def verdict(
+        self, comment: dict[str, Any], thread: Thread, verdicts: list[Verdict]
+    ) -> Verdict | None:
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Screening:
+    """The outcome: the strongest verdict and all of them."""
+
+    action: str
+    verdicts: list[Verdict]
+    #: What Akismet said (kept to report a moderator's correction), or ``None``.
+    akismet_spam: bool | None = None
+
+    def to_json(self) -> str:
+        return json.dumps([dataclasses.asdict(v) for v in self.verdicts])
+
+    @property
+    def reason(self) -> str:
+        return next((v.reason for v in self.verdicts if v.action == self.action), "")
+
+
+def rules(state: DebateBoxState) -> spam.SpamRules:
+    s = state.settings
+    return spam.SpamRules(
+        max_links=s.spam_max_links,
+        blocked_words=s.blocked_words,
+        blocked_emails=s.blocked_emails,
+        blocked_domains=s.blocked_domains,
+        blocked_action="reject" if s.blocked_action == "reject" else "hold",
+    )
+
+
+def akismet_client(state: DebateBoxState, blog: str) -> AkismetClient | None:
+    s = state.settings
+    if not s.akismet_key:
+        return None
+    return AkismetClient(s.akismet_key, s.public_url or blog, endpoint=s.akismet_endpoint)
+
+
+def akismet_comment(
+    comment: Comment | NewComment, *, ip: str, user_agent: str, referrer: str, permalink: str
+) -> AkismetComment:
+    if isinstance(comment, Comment):
+        name, email, website, body = (
+            comment.author_name,
+            comment.email or "",
+            comment.website,
+            comment.body_source,
+        )
+        parent = comment.parent_id
+    else:
+        name, email, website, body = (
+            comment.author_name,
+            comment.email or "",
+            comment.website,
+            comment.body,
+        )
+        parent = comment.parent_id
+    return AkismetComment(
+        user_ip=ip,
+        user_agent=user_agent,
+        referrer=referrer,
+        permalink=permalink,
+        comment_type="reply" if parent else "comment",
+        comment_author=name,
+        comment_author_email=email,
+        comment_author_url=website,
+        comment_content=body,
+    )
+
+
+def screen(
+    state: DebateBoxState,
+    session: Session,
+    new: NewComment,
+    thread: Thread,
+    *,
+    address: str,
+    user_agent: str = "",
+    referrer: str = "",
+    blog: str = "",
+    policy: ModerationPolicy | None = None,
+) -> Screening:
+    """Run the pipeline for a comment about to be stored (see the module docstring)."""
+    s = state.settings
+    verdicts: list[Verdict] = []
+    ban = bans.match(session, ip=address, email=new.email)
+    if ban is not None:
+        action: spam.Action = "reject" if ban.action == "reject" else "hold"
+        verdicts.append(Verdict(action, "ban", f"banned {ban.kind} {ban.value}: {ban.reason}"))
+    if s.spam_checks:
+        candidate = spam.Candidate(
+            name=new.author_name,
+            email=new.email or "",
+            website=new.website,
+            body=new.body,
+            ip=address,
+        )
+        verdicts.extend(spam.check(candidate, rules(state)))
+    duplicate = _duplicate(session, new, thread, s.duplicate_window)
+    if duplicate:
+        verdicts.append(Verdict("reject", "duplicate", duplicate))
+    akismet_spam = None
+    client = akismet_client(state, blog)
+    if client is not None:
+        try:
+            found = client.check(
+                akismet_comment(
+                    new, ip=address, user_agent=user_agent, referrer=referrer, permalink=new.url
+                )
+            )
+        except AkismetUnavailable as error:
+            verdicts.append(Verdict("hold", "akismet", f"Akismet unavailable: {error}"))
+        else:
+            akismet_spam = found.spam
+            if found.discard:
+                verdicts.append(Verdict("reject", "akismet", "Akismet: blatant spam"))
+            elif found.spam:
+                verdicts.append(Verdict("hold", "akismet", "Akismet: spam"))
+            else:
+                verdicts.append(Verdict("publish", "akismet", AKISMET_HAM))
+    if policy is not None:
+        fields = {
+            "thread_key": new.thread_key,
+            "parent_id": new.parent_id,
+            "author_name": new.author_name,
+            "email": new.email,
+            "website": new.website,
+            "body": new.body,
+        }
+        extra = policy.verdict(fields, thread, list(verdicts))
+        if extra is not None:
+            verdicts.append(extra)
+    strongest = spam.decide(verdicts) if verdicts else Verdict("publish", "screening", "passed")
+    return Screening(strongest.action, verdicts, akismet_spam)
+
+
+def bot_checks(state: DebateBoxState, new: NewComment) -> None:
+    """The honeypot is empty and the signed form token is neither too young nor too old."""
+    if new.honeypot:
+        raise Forbidden("Your comment could not be accepted.", code="bot_check")
+    if not new.form_token:
+        raise Forbidden(
+            "The form token is missing. Please reload the page.", code="form_token_missing"
+        )
+    try:
+        age = state.signer.form_age(new.form_token, max_age=state.settings.form_max_age)
+    except TokenExpired as error:
+        raise Forbidden(
+            "This form has expired. Please reload the page and post again.", code="form_expired"
+        ) from error
+    except TokenInvalid as error:
+        raise Forbidden(
+            "The form token is not valid. Please reload the page.", code="form_token_invalid"
+        ) from error
+    if age < state.settings.min_fill_seconds:
+        raise Forbidden(
+            "That was quick! Please take a few seconds and post again.", code="too_fast"
+        )
+
+
+def refuse_rejected(screened: Screening) -> None:
+    """Raise the refusal a ``reject`` verdict means: a duplicate, or a comment turned away
+    (the reason goes to the moderators' record, not to the poster)."""
+    if screened.action != "reject":
+        return
+    if any(v.action == "reject" and v.check == "duplicate" for v in screened.verdicts):
+        raise Conflict("You posted this text already.", code="duplicate")
+    raise Forbidden("Your comment could not be accepted.", code="rejected")
+
+
+def _duplicate(session: Session, new: NewComment, thread: Thread, window: int) -> str:
+    if not window:
+        return ""
+    since = utcnow() - dt.timedelta(seconds=window)
+    same_text = sa.and_(Comment.body_source == new.body, Comment.created_at >= since)
+    if new.email:
+        found = session.scalar(
+            sa.select(Comment.id).where(Comment.email == new.email, same_text).limit(1)
+        )
+        if found:
+            return "The same text was posted by the same email recently."
+    if thread.id is not None:
+        found = session.scalar(
+            sa.select(Comment.id).where(Comment.thread_id == thread.id, same_text).limit(1)
+        )
+        if found:
+            return "The same text was posted on this thread recently."
+    return ""
+
+
+def akismet_said(comment: Comment) -> bool | None:
+    """Whether Akismet called ``comment`` spam when it was posted (``None``: not asked)."""
+    try:
+        verdicts = json.loads(comment.verdicts or "[]")
+    except ValueError:
+        return None
+    for v in verdicts:
+        if (
+            isinstance(v, dict)
+            and v.get("check") == "akismet"
+            and "unavailable" not in str(v.get("reason"))
+        ):
+            return v.get("action") != "publish"
+    return None
