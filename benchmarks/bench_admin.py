@@ -11,9 +11,10 @@ over 200 threads — 90% published, 7% held, 2% spam, 1% deleted, some reported 
 inserts, refreshes the database's statistics, then asks the admin pages through Flask's
 test client (in process, so the figures are the server's own time) ``--repeat`` times
 each: every tab's first page, the twentieth page of *Published* (following the "older"
-cursor), a thread and an email filter, a text search, a comment's detail page, the thread list and the audit log.
-It prints the median and the slowest time of each, in milliseconds, and the number of
-SQL statements one request runs. Nothing leaves 127.0.0.1.
+cursor), a thread and an email filter, a text search, a comment's detail page, the
+thread list and the audit log. It prints the median and the slowest time of each, in
+milliseconds, and the number of SQL statements one request runs. Nothing leaves
+127.0.0.1.
 """
 
 from __future__ import annotations
