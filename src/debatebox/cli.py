@@ -16,6 +16,20 @@ from . import database, migrate
 from .config import MODERATION_MODES, ConfigError
 from .version import __version__
 
+#: Options several commands share.
+database_url_option = click.option(
+    "--database-url",
+    envvar="DEBATEBOX_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
+)
+smtp_url_option = click.option(
+    "--smtp-url",
+    envvar="DEBATEBOX_SMTP_URL",
+    default=None,
+    help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].",
+)
+
 
 @click.group()
 @click.version_option(__version__, prog_name="debatebox")
@@ -73,24 +87,14 @@ _ENV_OPTIONS = {
     type=int,
     help="Port to listen on [env DEBATEBOX_PORT].",
 )
-@click.option(
-    "--database-url",
-    envvar="DEBATEBOX_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
-)
+@database_url_option
 @click.option(
     "--origin",
     envvar="DEBATEBOX_ORIGINS",
     default=None,
     help="Allowed host-page origins, comma separated [env DEBATEBOX_ORIGINS].",
 )
-@click.option(
-    "--smtp-url",
-    envvar="DEBATEBOX_SMTP_URL",
-    default=None,
-    help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].",
-)
+@smtp_url_option
 @click.option(
     "--moderation",
     envvar="DEBATEBOX_MODERATION",
@@ -143,18 +147,8 @@ def upgrade(database_url: str, revision: str) -> None:
 
 
 @main.command("deliver-mail")
-@click.option(
-    "--database-url",
-    envvar="DEBATEBOX_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
-)
-@click.option(
-    "--smtp-url",
-    envvar="DEBATEBOX_SMTP_URL",
-    default=None,
-    help="Mail server, smtp://user:pass@host:587?starttls=1 [env DEBATEBOX_SMTP_URL].",
-)
+@database_url_option
+@smtp_url_option
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def deliver_mail(database_url: str | None, smtp_url: str | None, once: bool) -> None:
     """Send queued emails: a worker for production (several may run at once)."""
@@ -179,12 +173,7 @@ def deliver_mail(database_url: str | None, smtp_url: str | None, once: bool) -> 
 
 @main.command("create-admin")
 @click.argument("username")
-@click.option(
-    "--database-url",
-    envvar="DEBATEBOX_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL; default an SQLite file in ./instance [env DEBATEBOX_DATABASE_URL].",
-)
+@database_url_option
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_admin(username: str, database_url: str | None, password_stdin: bool) -> None:
     """Create an administrator who logs in to the admin pages (/debatebox/admin/)."""

@@ -156,7 +156,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
             replay = _find_replay(state, session, new.thread_key, idempotency_key, digest)
             if replay is not None:
                 return replay
-        row = lock_thread(session, new.thread_key)
+        row = threads.lock_thread(session, new.thread_key)
         if row is None:
             row = Thread(key=new.thread_key, title=new.title, url=new.url)
             session.add(row)
@@ -231,7 +231,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
 def publish(session: Session, thread: Thread, comment: Comment) -> None:
     """Make ``comment`` public: give it its number and count it. Call in a write.
 
-    ``thread`` must have been read with a row lock (:func:`lock_thread`), so two
+    ``thread`` must have been read with a row lock (:func:`threads.lock_thread`), so two
     comments published at once never get the same number.
     """
     comment.status = APPROVED
@@ -247,15 +247,6 @@ def publish(session: Session, thread: Thread, comment: Comment) -> None:
         comment.reply_number = root.last_reply_number
     thread.comment_count += 1
     thread.version += 1
-
-
-def lock_thread(session: Session, key: str) -> Thread | None:
-    return session.scalars(
-        sa.select(Thread)
-        .where(Thread.key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
 
 
 def _digest(new: NewComment) -> str:

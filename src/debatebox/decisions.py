@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from . import screening, signals, subscriptions, threads, tokens
 from .akismet import AkismetUnavailable
-from .comments import lock_thread, publish
+from .comments import publish
 from .database import write
 from .errors import Conflict, NotFound
 from .models import APPROVED, DELETED, SPAM, AuditEntry, Comment, Thread, utcnow
 from .moderation import ACTIONS, ALLOWED_FROM
 from .state import DebateBoxState
+from .threads import lock_comment
 from .tokens import TokenInvalid
 
 log = logging.getLogger("debatebox.moderation")
@@ -53,14 +54,7 @@ def decide(
     def work(session: Session) -> tuple[Comment, Thread]:
         effects.clear()
         tombstone.clear()
-        comment = session.get(Comment, comment_id)
-        if comment is None:
-            raise NotFound("There is no such comment.")
-        key = session.get(Thread, comment.thread_id)
-        assert key is not None
-        thread = lock_thread(session, key.key)
-        assert thread is not None
-        session.refresh(comment)
+        comment, thread = lock_comment(session, comment_id)
         if comment.status not in ALLOWED_FROM[action]:
             raise Conflict(
                 f"This comment is {comment.status} already; nothing was changed.",

@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import notices, signals, subscriptions, tokens
-from .comments import lock_thread
 from .database import write
 from .errors import Forbidden, NotFound, ValidationError
-from .models import APPROVED, PENDING, Comment, Report, Thread, utcnow
+from .models import APPROVED, PENDING, Report, utcnow
 from .net import truncate
 from .state import DebateBoxState
+from .threads import lock_comment
 from .tokens import TokenInvalid
 from .validation import allowlist
 
@@ -81,14 +81,9 @@ def report(
     def work(session: Session) -> bool:
         effects.clear()
         flagged.clear()
-        comment = session.get(Comment, comment_id)
-        if comment is None or comment.status != APPROVED:
+        comment, thread = lock_comment(session, comment_id)
+        if comment.status != APPROVED:
             raise NotFound("There is no such comment.")
-        key = session.get(Thread, comment.thread_id)
-        assert key is not None
-        thread = lock_thread(session, key.key)
-        assert thread is not None
-        session.refresh(comment)
         known = session.scalar(
             sa.select(Report.id).where(
                 Report.comment_id == comment.id,
@@ -98,7 +93,7 @@ def report(
                 ),
             )
         )
-        if known is not None or comment.status != APPROVED:
+        if known is not None:
             return False
         session.add(
             Report(

@@ -94,31 +94,16 @@ def akismet_client(state: DebateBoxState, blog: str) -> AkismetClient | None:
 def akismet_comment(
     comment: Comment | NewComment, *, ip: str, user_agent: str, referrer: str, permalink: str
 ) -> AkismetComment:
-    if isinstance(comment, Comment):
-        name, email, website, body = (
-            comment.author_name,
-            comment.email or "",
-            comment.website,
-            comment.body_source,
-        )
-        parent = comment.parent_id
-    else:
-        name, email, website, body = (
-            comment.author_name,
-            comment.email or "",
-            comment.website,
-            comment.body,
-        )
-        parent = comment.parent_id
+    body = comment.body_source if isinstance(comment, Comment) else comment.body
     return AkismetComment(
         user_ip=ip,
         user_agent=user_agent,
         referrer=referrer,
         permalink=permalink,
-        comment_type="reply" if parent else "comment",
-        comment_author=name,
-        comment_author_email=email,
-        comment_author_url=website,
+        comment_type="reply" if comment.parent_id else "comment",
+        comment_author=comment.author_name,
+        comment_author_email=comment.email or "",
+        comment_author_url=comment.website,
         comment_content=body,
     )
 

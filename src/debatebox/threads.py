@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import tree
 from .config import Settings
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 from .models import APPROVED, DELETED, Comment, Thread, utcnow
 
 PUBLIC = (APPROVED, DELETED)
@@ -197,3 +197,28 @@ def counts(session: Session, keys: Sequence[str]) -> dict[str, int]:
     )
     found = {key: count for key, count in rows}
     return {key: found.get(key, 0) for key in unique}
+
+
+# Locking for writers --------------------------------------------------------------
+
+
+def lock_thread(session: Session, key: str) -> Thread | None:
+    return session.scalars(
+        sa.select(Thread)
+        .where(Thread.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def lock_comment(session: Session, comment_id: int) -> tuple[Comment, Thread]:
+    """A comment and its thread, the thread locked (call in a write); 404 if unknown."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound("There is no such comment.")
+    key = session.get(Thread, comment.thread_id)
+    assert key is not None
+    thread = lock_thread(session, key.key)
+    assert thread is not None
+    session.refresh(comment)  # as it is now that its thread is locked
+    return comment, thread
