@@ -18,13 +18,12 @@ from typing import Any
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
-from wtforms import ValidationError as CsrfInvalid
 
 from . import admins
 from .errors import RateLimited
-from .web import client_ip, get_state, session
+from .web import client_ip, csrf_ok, get_state, session
 
 #: ``fn() -> moderator name or None``, called inside each admin request.
 AdminCheck = Callable[[], "str | None"]
@@ -111,14 +110,6 @@ def headers(response: Response) -> Response:
     """After every admin request: no scripts, no framing, no caching."""
     response.headers.update(ADMIN_HEADERS)
     return response
-
-
-def csrf_ok() -> bool:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (CsrfInvalid, CSRFError):
-        return False
-    return True
 
 
 def render(template: str, status: int = 200, **context: Any) -> Response:

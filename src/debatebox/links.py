@@ -197,21 +197,19 @@ def _fire_removed(state: DebateBoxState, removed: list[dict[str, Any]]) -> None:
         signals.subscription_removed.send(state.sender, **arguments)
 
 
-def unsubscribe(state: DebateBoxState, session: Session, token: str) -> Unsubscribe:
-    """End the subscriptions an unsubscribe link names (one click, RFC 8058)."""
-    before = inspect_unsubscribe(state, session, token)
-    payload = _payload(state, tokens.UNSUBSCRIBE, token, state.settings.unsubscribe_max_age)
+def unsubscribe(state: DebateBoxState, session: Session, seen: Unsubscribe) -> None:
+    """End what an unsubscribe link names, as :func:`inspect_unsubscribe` read it (one
+    click, RFC 8058)."""
     removed: list[dict[str, Any]] = []
 
     def work(session: Session) -> None:
-        subs = _owned(session, payload.get("s"), before.subscriber_id)
-        removed[:] = _remove(session, subs, before.email)
-        if before.notices:
-            _silence(session, before.subscriber_id)
+        subs = _owned(session, [item.id for item in seen.items], seen.subscriber_id)
+        removed[:] = _remove(session, subs, seen.email)
+        if seen.notices:
+            _silence(session, seen.subscriber_id)
 
     write(session, work)
     _fire_removed(state, removed)
-    return before
 
 
 def _silence(session: Session, subscriber_id: int) -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
-from wtforms import ValidationError as CsrfInvalid
+from flask_wtf.csrf import generate_csrf
 
 from . import decisions, links
 from .errors import DebateBoxError
 from .messages import Translate, best_language, language, translator
 from .tokens import TokenExpired, TokenInvalid
-from .web import get_state, session
+from .web import csrf_ok, get_state, session
 
 pages = Blueprint("debatebox_pages", __name__, template_folder="templates")
 
@@ -70,14 +69,6 @@ def _bad_link(error: TokenInvalid, *, expired_key: str = "link_expired") -> Resp
     )
 
 
-def _csrf_ok() -> bool:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (CsrfInvalid, CSRFError):
-        return False
-    return True
-
-
 def _what(t: Translate, item: links.Item | None) -> str:
     if item is None or not item.replies:
         return t("what_thread")
@@ -109,7 +100,7 @@ def confirm(token: str) -> Response:
         return _page(404, heading=heading, notes=[(t("already_removed"), True)])
     item = seen.item
     what = _what(t, item)
-    if request.method == "GET" or not _csrf_ok():
+    if request.method == "GET" or not csrf_ok():
         notes = [] if request.method == "GET" else [(t("form_expired"), True)]
         question = t("confirm_question", what=what, title=item.thread_title, email=seen.email)
         return _page(heading=heading, notes=notes, question=question, button=t("confirm_button"))
@@ -138,7 +129,7 @@ def unsubscribe(token: str) -> Response:
         return _page(heading=heading, notes=[(t("already_removed"), False)], links=manage)
     first = seen.items[0] if seen.items else None
     title = first.thread_title if first else get_state().settings.site_name
-    if request.method == "GET" or not (one_click or _csrf_ok()):
+    if request.method == "GET" or not (one_click or csrf_ok()):
         notes = [] if request.method == "GET" else [(t("form_expired"), True)]
         question = t("unsubscribe_question", what=_what(t, first), title=title, email=seen.email)
         return _page(
@@ -148,7 +139,7 @@ def unsubscribe(token: str) -> Response:
             button=t("unsubscribe_button"),
             links=manage,
         )
-    links.unsubscribe(get_state(), db, token)
+    links.unsubscribe(get_state(), db, seen)
     if one_click:
         return Response("Unsubscribed.\n", 200, {"Cache-Control": "no-store"}, "text/plain")
     text = t("unsubscribed", title=title, email=seen.email)
@@ -162,14 +153,14 @@ def manage(token: str) -> Response:
     db = session()
     notes: list[tuple[str, bool]] = []
     try:
-        email, _items = links.listing(state, db, token)
+        links.manage_subscriber(state, token)
     except TokenInvalid as error:
         return _bad_link(error)
     if request.method == "POST":
         action = request.form.get("action")
         raw_id = request.form.get("id", "")
         item_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() else None
-        if not _csrf_ok():
+        if not csrf_ok():
             notes.append((t("form_expired"), True))
         elif action == "remove_all":
             links.remove(state, db, token, None)
@@ -179,7 +170,7 @@ def manage(token: str) -> Response:
                 notes.append((t("removed", title=item.thread_title), False))
         elif action == "confirm" and item_id is not None:
             links.confirm_listed(state, db, token, item_id)
-    _email, items = links.listing(state, db, token)
+    email, items = links.listing(state, db, token)
     shown = [
         {
             "id": item.id,
@@ -221,7 +212,7 @@ def moderate(token: str) -> Response:
         return _page(error.status, heading=heading, notes=[(error.message, True)])
     button, done = _ACTION_WORDS[found.action]
     comment, thread = found.comment, found.thread
-    if request.method == "GET" or not _csrf_ok():
+    if request.method == "GET" or not csrf_ok():
         notes = [] if request.method == "GET" else [("The page was open too long.", True)]
         question = (
             f"{button} the comment by {comment.author_name} on “{thread.title or thread.key}”?"

@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request, url_for
+from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
+from wtforms import ValidationError as CsrfInvalid
 
 from . import serialize
 from .errors import BadRequest, DebateBoxError, Forbidden
@@ -167,3 +169,12 @@ def same_site_url(url: str) -> bool:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     return not parts.netloc or origin == own_origin() or origin in get_state().settings.origins
+
+
+def csrf_ok() -> bool:
+    """Whether a server-rendered form came back with a valid Flask-WTF CSRF token."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (CsrfInvalid, CSRFError):
+        return False
+    return True
