@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +30,7 @@ from .models import (
     Thread,
     utcnow,
 )
+from .screening import StoredVerdict, read_verdicts
 
 #: The queue's tabs, in the order they are shown.
 TABS = ("held", "reported", "spam", "published", "deleted")
@@ -190,20 +190,13 @@ def tab_counts(session: Session) -> dict[str, int]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Verdict:
-    action: str
-    check: str
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
 class Detail:
     """A comment with everything a moderator looks at before deciding."""
 
     comment: Comment
     thread: Thread
     #: The spam checks' verdicts stored with the comment.
-    verdicts: list[Verdict]
+    verdicts: list[StoredVerdict]
     #: ``Comment.verdicts`` when it is not a list of verdicts (shown as text).
     verdicts_raw: str
     reports: list[Report]
@@ -213,24 +206,6 @@ class Detail:
     history_counts: dict[str, int]
     #: The active ban that matches the author's address or email, if any.
     ban: Ban | None
-
-
-def parse_verdicts(text: str) -> tuple[list[Verdict], str]:
-    """The verdicts stored as JSON, or ``([], text)`` when they are not in that shape."""
-    if not text.strip():
-        return [], ""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return [], text
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        return [], text
-    return [
-        Verdict(
-            str(item.get("action", "")), str(item.get("check", "")), str(item.get("reason", ""))
-        )
-        for item in data
-    ], ""
 
 
 def detail(session: Session, comment_id: int) -> Detail | None:
@@ -243,7 +218,7 @@ def detail(session: Session, comment_id: int) -> Detail | None:
     if found is None:
         return None
     comment, thread = found
-    verdicts, raw = parse_verdicts(comment.verdicts or "")
+    verdicts, raw = read_verdicts(comment.verdicts or "")
     reports = list(
         session.scalars(
             sa.select(Report)

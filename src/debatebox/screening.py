@@ -228,17 +228,38 @@ def _duplicate(session: Session, new: NewComment, thread: Thread, window: int) -
     return ""
 
 
+@dataclasses.dataclass(frozen=True)
+class StoredVerdict:
+    """A verdict as kept in ``Comment.verdicts`` (read back without judging it)."""
+
+    action: str
+    check: str
+    reason: str
+
+
+def read_verdicts(text: str) -> tuple[list[StoredVerdict], str]:
+    """The verdicts stored with a comment, or ``([], text)`` when the text is not a list
+    of them (shown as it is)."""
+    if not text.strip():
+        return [], ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [], text
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        return [], text
+    return [
+        StoredVerdict(
+            str(item.get("action", "")), str(item.get("check", "")), str(item.get("reason", ""))
+        )
+        for item in data
+    ], ""
+
+
 def akismet_said(comment: Comment) -> bool | None:
     """Whether Akismet called ``comment`` spam when it was posted (``None``: not asked)."""
-    try:
-        verdicts = json.loads(comment.verdicts or "[]")
-    except ValueError:
-        return None
+    verdicts, _raw = read_verdicts(comment.verdicts or "")
     for v in verdicts:
-        if (
-            isinstance(v, dict)
-            and v.get("check") == "akismet"
-            and "unavailable" not in str(v.get("reason"))
-        ):
-            return v.get("action") != "publish"
+        if v.check == "akismet" and "unavailable" not in v.reason:
+            return v.action != "publish"
     return None
