@@ -32,6 +32,7 @@ from .models import (
     utcnow,
 )
 from .state import DebateBoxState
+from .subscriptions import Effects, activate, fire
 from .tokens import TokenInvalid
 
 
@@ -121,10 +122,24 @@ def inspect_confirm(state: DebateBoxState, session: Session, token: str) -> Conf
     return Confirmation(email, _item(session, subs[0]) if subs else None, "", "")
 
 
+def _activate(session: Session, sub: Subscription, email: str, effects: Effects) -> None:
+    """Confirm ``sub`` (in a write); a subscription confirmed already stays as it is."""
+    subscriber = session.get(Subscriber, sub.subscriber_id)
+    assert subscriber is not None
+    if sub.status == SUB_ACTIVE:
+        return
+    activate(sub, subscriber, utcnow())
+    session.flush()
+    thread = session.get(Thread, sub.thread_id)
+    effects.append(
+        (signals.subscription_confirmed, {"subscription": sub, "email": email, "thread": thread})
+    )
+
+
 def confirm(state: DebateBoxState, session: Session, token: str) -> Confirmation:
     """Make the subscription of a confirmation link active."""
     sub_id, subscriber_id = _confirm_target(state, token)
-    effects: list[dict[str, Any]] = []
+    effects: Effects = []
     email = _email(session, subscriber_id) or ""
 
     def work(session: Session) -> Item | None:
@@ -132,21 +147,11 @@ def confirm(state: DebateBoxState, session: Session, token: str) -> Confirmation
         subs = _owned(session, [sub_id], subscriber_id)
         if not subs:
             return None
-        sub = subs[0]
-        now = utcnow()
-        if sub.status != SUB_ACTIVE:
-            sub.status, sub.confirmed_at, sub.digest_since = SUB_ACTIVE, now, now
-            thread = session.get(Thread, sub.thread_id)
-            effects.append({"subscription": sub, "email": email, "thread": thread})
-        subscriber = session.get(Subscriber, subscriber_id)
-        assert subscriber is not None
-        subscriber.confirmed_at = subscriber.confirmed_at or now
-        session.flush()
-        return _item(session, sub)
+        _activate(session, subs[0], email, effects)
+        return _item(session, subs[0])
 
     item = write(session, work)
-    for arguments in effects:
-        signals.subscription_confirmed.send(state.sender, **arguments)
+    fire(state, effects)
     return Confirmation(
         email,
         item,
@@ -182,34 +187,29 @@ def inspect_unsubscribe(state: DebateBoxState, session: Session, token: str) -> 
     )
 
 
-def _remove(session: Session, subs: list[Subscription], email: str) -> list[dict[str, Any]]:
-    removed = []
+def _remove(session: Session, subs: list[Subscription], email: str, effects: Effects) -> None:
     for sub in subs:
         thread = session.get(Thread, sub.thread_id)
         session.delete(sub)
-        removed.append({"subscription": sub, "email": email, "thread": thread})
+        arguments = {"subscription": sub, "email": email, "thread": thread}
+        effects.append((signals.subscription_removed, arguments))
     session.flush()
-    return removed
-
-
-def _fire_removed(state: DebateBoxState, removed: list[dict[str, Any]]) -> None:
-    for arguments in removed:
-        signals.subscription_removed.send(state.sender, **arguments)
 
 
 def unsubscribe(state: DebateBoxState, session: Session, seen: Unsubscribe) -> None:
     """End what an unsubscribe link names, as :func:`inspect_unsubscribe` read it (one
     click, RFC 8058)."""
-    removed: list[dict[str, Any]] = []
+    effects: Effects = []
 
     def work(session: Session) -> None:
+        effects.clear()
         subs = _owned(session, [item.id for item in seen.items], seen.subscriber_id)
-        removed[:] = _remove(session, subs, seen.email)
+        _remove(session, subs, seen.email, effects)
         if seen.notices:
             _silence(session, seen.subscriber_id)
 
     write(session, work)
-    _fire_removed(state, removed)
+    fire(state, effects)
 
 
 def _silence(session: Session, subscriber_id: int) -> None:
@@ -254,20 +254,21 @@ def remove(
     """
     subscriber_id = manage_subscriber(state, token)
     email = _email(session, subscriber_id) or ""
-    removed: list[dict[str, Any]] = []
+    effects: Effects = []
     items: list[Item] = []
 
     def work(session: Session) -> None:
+        effects.clear()
         subs = _all(session, subscriber_id)
         if subscription_id is not None:
             subs = [s for s in subs if s.id == subscription_id]
         items[:] = [_item(session, s) for s in subs]
-        removed[:] = _remove(session, subs, email)
+        _remove(session, subs, email, effects)
         if subscription_id is None:
             _silence(session, subscriber_id)
 
     write(session, work)
-    _fire_removed(state, removed)
+    fire(state, effects)
     return items
 
 
@@ -277,20 +278,13 @@ def confirm_listed(
     """Confirm a pending subscription from the manage page (the link proves the address)."""
     subscriber_id = manage_subscriber(state, token)
     email = _email(session, subscriber_id) or ""
-    confirmed: list[dict[str, Any]] = []
+    effects: Effects = []
 
     def work(session: Session) -> None:
-        confirmed.clear()
-        now = utcnow()
-        subscriber = session.get(Subscriber, subscriber_id)
+        effects.clear()
         for sub in _all(session, subscriber_id):
-            if sub.id == subscription_id and sub.status != SUB_ACTIVE:
-                sub.status, sub.confirmed_at, sub.digest_since = SUB_ACTIVE, now, now
-                if subscriber is not None:
-                    subscriber.confirmed_at = subscriber.confirmed_at or now
-                thread = session.get(Thread, sub.thread_id)
-                confirmed.append({"subscription": sub, "email": email, "thread": thread})
+            if sub.id == subscription_id:
+                _activate(session, sub, email, effects)
 
     write(session, work)
-    for arguments in confirmed:
-        signals.subscription_confirmed.send(state.sender, **arguments)
+    fire(state, effects)

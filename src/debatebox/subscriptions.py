@@ -86,6 +86,12 @@ def proven(state: DebateBoxState, session: Session, reader_token: str | None, em
     return subscriber is not None and subscriber.email == email
 
 
+def activate(sub: Subscription, subscriber: Subscriber, now: dt.datetime) -> None:
+    """Make a subscription active: its address proved it reads its mail."""
+    sub.status, sub.confirmed_at, sub.digest_since = SUB_ACTIVE, now, now
+    subscriber.confirmed_at = subscriber.confirmed_at or now
+
+
 def _queued(effects: Effects, message: OutboxMessage | None, reason: str) -> None:
     if message is not None:
         effects.append((signals.notification_queued, {"message": message, "reason": reason}))
@@ -138,8 +144,7 @@ def subscribe(
         return sub  # nothing to confirm, and nothing told to whoever asked
     sub.mode, sub.lang, sub.base_url = mode, lang, base_url[:500]
     if is_proven and sub.status != SUB_ACTIVE:
-        sub.status, sub.confirmed_at, sub.digest_since = SUB_ACTIVE, now, now
-        subscriber.confirmed_at = subscriber.confirmed_at or now
+        activate(sub, subscriber, now)
     session.flush()
     effects.append(
         (
