@@ -126,15 +126,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
     status = initial_status(session, mode, new.email)
     if screened is not None and screened.action == "hold":
         status = PENDING
-    fields = {
-        "thread_key": new.thread_key,
-        "parent_id": new.parent_id,
-        "author_name": new.author_name,
-        "email": new.email,
-        "website": new.website,
-        "body": new.body,
-        "status": status,
-    }
+    fields = {**new.fields(), "status": status}
     for _receiver, verdict in signals.comment_will_be_posted.send(
         state.sender, comment=fields, thread=preview_thread
     ):

@@ -159,15 +159,7 @@ def screen(
             else:
                 verdicts.append(Verdict("publish", "akismet", AKISMET_HAM))
     if policy is not None:
-        fields = {
-            "thread_key": new.thread_key,
-            "parent_id": new.parent_id,
-            "author_name": new.author_name,
-            "email": new.email,
-            "website": new.website,
-            "body": new.body,
-        }
-        extra = policy.verdict(fields, thread, list(verdicts))
+        extra = policy.verdict(new.fields(), thread, list(verdicts))
         if extra is not None:
             verdicts.append(extra)
     strongest = spam.decide(verdicts) if verdicts else Verdict("publish", "screening", "passed")

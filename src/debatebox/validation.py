@@ -68,6 +68,17 @@ class NewComment:
     #: Language of the reader's emails.
     lang: str = "en"
 
+    def fields(self) -> dict[str, Any]:
+        """The fields receivers and policies see (``comment_will_be_posted``)."""
+        return {
+            "thread_key": self.thread_key,
+            "parent_id": self.parent_id,
+            "author_name": self.author_name,
+            "email": self.email,
+            "website": self.website,
+            "body": self.body,
+        }
+
 
 @dataclasses.dataclass(frozen=True)
 class NewSubscription:
