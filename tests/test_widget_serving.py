@@ -18,45 +18,34 @@ from debatebox.version import __version__
 STATIC = Path(__file__).resolve().parents[1] / "src" / "debatebox" / "static"
 
 
-def test_compact_script_drops_indentation_blank_lines_and_comment_lines() -> None:
+def test_compact_script_drops_comments_and_white_space_but_keeps_literals() -> None:
     source = (
         "/* header */\n"
         "(function () {\n"
         "  // a comment line\n"
         "\n"
-        '  const url = "https://example.org/"; // kept: after code\n'
-        "    const re = /\\/\\//;\n"
-        "\t\tconst md = '`code`';\n"
+        '  const url = "https://example.org/  //x"; // a comment after code\n'
+        "    const re = /\\/\\/ +/g;\n"
+        "\t\tconst md = '`code`  /* not a comment */';\n"
+        "  const tpl = `a  ${url}\n  b`;\n"
         "  const sum = a\n"
         "    + b;\n"
-        "  /* a block comment on its own line */\n"
-        "  const x = 1; /* kept: after code */\n"
+        "  /* a block comment\n   on two lines */\n"
         "  return (\n"
-        "    x,\n"
+        "    sum / 2,\n"
         "    y);\n"
         "})();\n"
     )
-    assert widget.compact_script(source) == (
-        "(function () {"
-        'const url = "https://example.org/"; // kept: after code\n'
-        "const re = /\\/\\//;\n"
-        "const md = '`code`';"
-        "const sum = a\n"
-        "+ b;"
-        "const x = 1; /* kept: after code */\n"
-        "return (x,y);"
-        "})();\n"
+    compact = widget.compact_script(source)
+    assert compact == (
+        "(function(){"
+        'const url="https://example.org/  //x";'
+        "const re=/\\/\\/ +/g;"
+        "const md='`code`  /* not a comment */';"
+        "const tpl=`a  ${url}\n  b`;"
+        "const sum=a\n+b;"
+        "return(sum/2,y);})();\n"
     )
-
-
-@pytest.mark.parametrize(
-    "line",
-    ["const s = `a", '  const s = "a\\', "x`y`z`", "f(); /* a comment that goes on"],
-    ids=["template", "continued-string", "odd-backticks", "block-comment"],
-)
-def test_compact_script_refuses_a_literal_that_may_span_lines(line: str) -> None:
-    with pytest.raises(ValueError, match="line 2"):
-        widget.compact_script("const a = 1;\n" + line + "\nb`;\n")
 
 
 def test_compact_css_drops_comments_indentation_and_blank_lines() -> None:
@@ -87,10 +76,10 @@ def test_served_script_is_compacted_with_the_stylesheet_inlined(served: bytes) -
     text = served.decode("utf-8")
     lines = text.split("\n")
     assert not [line for line in lines if line[:1].isspace() or line.startswith("//")]
-    assert len(lines) < (STATIC / "embed.js").read_text("utf-8").count("\n") / 2
+    assert len(lines) < (STATIC / "embed.js").read_text("utf-8").count("\n") / 10
     assert "" not in lines[:-1], "a blank line was left"
     assert "__DEBATEBOX_CSS__" not in text and "__DEBATEBOX_VERSION__" not in text
-    inlined = re.search(r'const CSS = ("(?:[^"\\]|\\.)*");', text)
+    inlined = re.search(r'const CSS=("(?:[^"\\]|\\.)*");', text)
     assert inlined, "no stylesheet"
     css = json.loads(inlined.group(1))
     source_css = (STATIC / "embed.css").read_text("utf-8")

@@ -3,9 +3,9 @@
 The script is one dependency-free file. Its stylesheet is kept beside it as
 ``embed.css`` and inlined into the script when it is first served, so the widget styles
 its shadow root without a second request. Both are served without their comments and
-indentation (:func:`compact_script`, :func:`compact_css`): no build step, and about 13%
-less to download gzipped. The result has a strong ETag; fetched with ``?v=<etag>`` (the
-URL the Jinja helper prints) it may be cached for a year.
+the white space that means nothing (:func:`compact_script`, :func:`compact_css`): no
+build step, and about 16% less to download gzipped. The result has a strong ETag;
+fetched with ``?v=<etag>`` (the URL the Jinja helper prints) it may be cached for a year.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import re
 from importlib import resources
 
+import rjsmin
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -32,31 +33,12 @@ SHORT_MAX_AGE = 300
 LONG_MAX_AGE = 365 * 24 * 60 * 60
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-#: A whole line that is one ``/* … */`` comment.
-_LINE_COMMENT = re.compile(r"/\*((?!\*/).)*\*/")
-#: Line endings after which a line break means nothing in JavaScript (compact_script).
-_JOINED = ("{", "(", "[", ",", ";")
 
 
 def compact_script(text: str) -> str:
-    """``text`` (JavaScript) without indentation, blank lines and whole-line comments.
-
-    A line ending in ``{ ( [ , ;`` is also joined to the next one: JavaScript never
-    inserts a semicolon after those, so a line break there means nothing (a line with
-    ``//`` in it keeps its break: it may end in a comment). All this is safe as long as
-    no literal or ``/* */`` comment spans lines: a line ending in ``\\``, with an odd
-    number of backticks or with a ``/*`` it does not close is refused (ValueError)
-    rather than risked.
-    """
-    out: list[str] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        code = line.strip()
-        if code.endswith("\\") or code.count("`") % 2 or code.count("/*") > code.count("*/"):
-            raise ValueError(f"line {number} may go on to the next (a literal or a comment)")
-        if code and not code.startswith("//") and not _LINE_COMMENT.fullmatch(code):
-            out.append(code)
-            out.append("" if code.endswith(_JOINED) and "//" not in code else "\n")
-    return "".join(out).rstrip("\n") + "\n"
+    """``text`` (JavaScript) minified by rjsmin: comments and the white space that means
+    nothing go, names and literals stay as written."""
+    return str(rjsmin.jsmin(text)) + "\n"
 
 
 def compact_css(text: str) -> str:
