@@ -98,7 +98,10 @@ def test_reports_of_what_is_not_public_or_not_allowed(make_app: Callable[..., Fl
         headers={"Origin": "https://evil.example"},
     )
     assert foreign.status_code == 403
+    # The widget offers "Report" only where reports are taken.
+    assert app.test_client().get("/debatebox/api/config").get_json()["reports"] is True
     off = make_app(DEBATEBOX_REPORTS_TO_HOLD=0)
+    assert off.test_client().get("/debatebox/api/config").get_json()["reports"] is False
     target = Api(off.test_client()).posted(body="Hi")["comment"]
     answer = report(off, target["id"], "198.51.100.7")
     assert answer.status_code == 403 and answer.get_json()["error"] == "reports_off"

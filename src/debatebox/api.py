@@ -128,6 +128,7 @@ def config() -> Response:
         "max_body_length": s.max_body_length,
         "moderation": s.moderation,
         "subscriptions": bool(s.smtp_url),
+        "reports": s.reports_to_hold > 0,
         # Shown under the form while Akismet screens comments.
         "privacy": {"notice": s.privacy_notice, "url": s.privacy_url} if s.akismet_key else None,
     }

@@ -283,6 +283,10 @@ def test_no_serious_accessibility_violations(
     own = page.locator("article", has_text="I run a bike shop")
     expect(own.get_by_role("button", name="Edit")).to_be_visible()
     expect(own.get_by_role("button", name="Delete")).to_be_visible()
+    # Another reader's comment, being reported.
+    vans = page.locator("article", has_text="Has anyone looked at delivery traffic")
+    vans.get_by_role("button", name="Report").click()
+    expect(vans.get_by_role("group", name="Why are you reporting this comment?")).to_be_visible()
 
     page.add_script_tag(path=str(AXE))
     result = widget(page).evaluate(AXE_RUN)

@@ -162,6 +162,9 @@ def test_empty_thread_shows_form_and_no_console_errors(
     expect(honeypot).to_have_attribute("autocomplete", "off")
     host_el = page.locator("[data-debatebox-thread]")
     assert host_el.evaluate("e => e.shadowRoot && e.shadowRoot.mode") == "open"
+    shown = host_el.evaluate("e => e.shadowRoot.textContent")
+    for junk in ("null", "undefined", "false", "[object"):
+        assert junk not in shown, shown
     assert watch.errors == [] and watch.dialogs == []
 
 

@@ -55,6 +55,13 @@ const EN = {
   held: "Your comment is awaiting moderation; until it is approved, only you can see it.",
   saved: "Your changes were saved.",
   removed: "Your comment was deleted.",
+  report: "Report",
+  report_why: "Why are you reporting this comment?",
+  r_spam: "Spam",
+  r_abuse: "Abuse",
+  "r_off-topic": "Off-topic",
+  r_other: "Other",
+  reported: "Thank you. A moderator will look at this comment.",
   err_invalid: "Please correct the marked fields.",
   err_network: "Cannot reach the comment server. Your text is kept; please try again.",
   err_server: "The comment server has a problem. Your text is kept; please try again soon.",
@@ -75,6 +82,7 @@ const API = BASE + "/api/";
 // Pointing at or focusing a comment's header makes its exact times (titles).
 const EVENTS = ["click", "submit", "input", "pointerover", "focusin"];
 const DAY = 864e5;
+const REASONS = ["spam", "abuse", "off-topic", "other"];
 const boxes = new Map();
 const translators = {};
 let config = null;
@@ -87,7 +95,7 @@ function h(tag, attrs, ...kids) {
     const v = attrs[k];
     if (v != null && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of kids.flat()) if (c != null) e.append(c);
+  for (const c of kids.flat()) if (c != null && c !== false) e.append(c);
   return e;
 }
 
@@ -225,6 +233,8 @@ function create(el, opts) {
   let t, cfg, sr, cap, cursor, count, closed, dead, busy, loading, previewTimer;
   let bodies, head, slot, bar, note, list, moreBtn, alert, live, form, subForm, parentId = 0, sig, idemKey, carry = {};
   let owns = (load(S + "mine") || []).filter((m) => m.keep > Date.now());
+  // Comments this browser reported: no second Report button.
+  const reported = new Set(load(S + "rep"));
   const root = h("div", { class: "db", "data-theme": /^(dark|light)$/.test(theme) ? theme : "auto", lang });
 
   const saveOwns = () => store(S + "mine", owns);
@@ -373,14 +383,20 @@ function create(el, opts) {
   // Comments are clones of prebuilt ones (tpl), by the author's name (a link or text)
   // and their buttons (Reply or none).
   function blank(c) {
-    const k = (c.website && web(c.website) ? "a" : "b") + (closed || c.status == "pending" ? "" : "r");
+    const k = (c.website && web(c.website) ? "a" : "b") + (closed || c.status == "pending" ? "-" : "r") + (canReport(c) ? "p" : "-");
     return tpl[k] || (tpl[k] = h("li", { class: "db-c" }, h("article", { class: "db-a" },
       h("header", { class: "db-h" },
         h("img", { class: "db-av", alt: "", width: 32, height: 32, loading: "lazy" }),
         h(k[0], { class: "db-n", rel: k[0] == "a" && "nofollow ugc noopener" }), h("span", { class: "db-l" }), h("a", { class: "db-t" }, h("time"))),
       h("div", { class: "db-b" }),
-      h("div", { class: "db-act" }, k[1] && button("reply", t("reply"))))));
+      actBox(k[1] == "r", k[2] == "p"))));
   }
+
+  // A comment's buttons, before its author's and the replies' toggle are added.
+  const actBox = (re, rep) => tpl[re + "" + rep] || (tpl[re + "" + rep] = h("div", { class: "db-act" },
+    re && button("reply", t("reply")), rep && button("rep", t("report"))));
+  // Readers report others' published comments, once.
+  const canReport = (c) => cfg.reports && c.status == "approved" && !reported.has(c.id) && !owns.some((m) => m.id == c.id);
 
   function item(c, d) {
     byId.set(c.id, c);
@@ -445,9 +461,7 @@ function create(el, opts) {
     const a = li.firstChild;
     let box = a.lastChild;
     if (!fresh || c.deleted) {
-      box = (!closed && !c.deleted && c.status != "pending"
-        ? tpl.re || (tpl.re = h("div", { class: "db-act" }, button("reply", t("reply"))))
-        : tpl.act || (tpl.act = h("div", { class: "db-act" }))).cloneNode(true);
+      box = actBox(!closed && !c.deleted && c.status != "pending", !c.deleted && canReport(c)).cloneNode(true);
       const old = a.querySelector(".db-act");
       if (old) old.replaceWith(box);
       else a.append(box);
@@ -539,7 +553,6 @@ function create(el, opts) {
 
   function makeForm() {
     const who = load("me") || {};
-    const f = h("form", { class: "db-f", novalidate: true });
     const row = (n, input, label, optional, hint) => {
       const fid = id + "-" + n;
       input.id = fid;
@@ -555,7 +568,7 @@ function create(el, opts) {
         h("p", { class: "db-fe", id: fid + "-e" }));
     };
     const input = (type, auto, max, value) => h("input", { type, autocomplete: auto, maxlength: max, value });
-    f.append(
+    const f = h("form", { class: "db-f", novalidate: true },
       h("p", { class: "db-to", hidden: true }),
       h("div", { class: "db-fs" },
         row("name", input("text", "name", cfg.max_name_length, who.name), "name"),
@@ -866,6 +879,21 @@ function create(el, opts) {
     say(t("removed"));
   }
 
+  async function report(li, b) {
+    const box = b.parentNode;
+    if (box.getAttribute("aria-busy")) return;
+    box.setAttribute("aria-busy", "true");
+    const cid = idOf(li);
+    const r = await api("comments/" + cid + "/reports", "POST", { reason: b.dataset.v }, reader());
+    if (r.s == 202) {
+      reported.add(cid);
+      store(S + "rep", [...reported].slice(-500));
+    }
+    const m = h("p", { class: r.s == 202 ? "db-ok" : "db-msg", tabindex: "-1" }, r.s == 202 ? t("reported") : errText(r));
+    actions(li).append(m);
+    m.focus();
+  }
+
   // One listener per event type, on the shadow root.
   function on(e) {
     const tg = e.target;
@@ -917,16 +945,20 @@ function create(el, opts) {
     }
     if (a == "edit") return editOpen(li);
     if (a == "ecancel") return editClose(li);
-    if (a == "del") {
+    // Delete asks first; Report asks why, and a reason sends it.
+    if (a == "del" || a == "rep") {
       const box = b.parentNode;
-      box.replaceChildren(
-        h("span", { class: "db-q" }, t("confirm_delete")),
-        button("yes", t("yes_delete"), { class: "db-yes" }),
-        button("no", t("cancel")));
-      return box.querySelector("[data-a=yes]").focus();
+      const q = t(a == "del" ? "confirm_delete" : "report_why");
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", q);
+      box.replaceChildren(h("span", { class: "db-q" }, q),
+        ...(a == "del" ? [button("yes", t("yes_delete"), { class: "db-yes" })] : REASONS.map((v) => button("rp", t("r_" + v), { "data-v": v }))),
+        button("no", t("cancel"), { "data-v": a }));
+      return box.children[1].focus();
     }
-    if (a == "no") return actions(li).querySelector("[data-a=del]").focus();
+    if (a == "no") return actions(li).querySelector("[data-a=" + b.dataset.v + "]").focus();
     if (a == "yes") return remove(li);
+    if (a == "rp") return report(li, b);
   }
 
   return {
