@@ -889,6 +889,8 @@ function create(el, opts) {
       reported.add(cid);
       store(S + "rep", [...reported].slice(-500));
     }
+    // The thread may have been reloaded meanwhile.
+    if (!li.isConnected) return;
     const m = h("p", { class: r.s == 202 ? "db-ok" : "db-msg", tabindex: "-1" }, r.s == 202 ? t("reported") : errText(r));
     actions(li).append(m);
     m.focus();
