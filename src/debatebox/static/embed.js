@@ -381,7 +381,7 @@ function create(el, opts) {
   }
 
   // Comments are clones of prebuilt ones (tpl), by the author's name (a link or text)
-  // and their buttons (Reply or none).
+  // and their buttons (Reply, Report, both or none).
   function blank(c) {
     const k = (c.website && web(c.website) ? "a" : "b") + (closed || c.status == "pending" ? "-" : "r") + (canReport(c) ? "p" : "-");
     return tpl[k] || (tpl[k] = h("li", { class: "db-c" }, h("article", { class: "db-a" },
