@@ -168,3 +168,23 @@ def test_a_failed_report_says_why_and_can_be_sent_again(
     expect(target.get_by_text(THANKS)).to_be_visible()
     expect(message).to_have_count(0)
     assert reports_of(comments, target_id) == ["spam"]
+
+
+def test_every_kind_of_comment_has_its_buttons(
+    page: Page, host: HostSite, comments: CommentServer
+) -> None:
+    """Authors with and without a website are built from different prebuilt comments;
+    each keeps its Reply and Report buttons, and the reader's own its Edit and Delete."""
+    key = new_key()
+    seed(comments, key, "Plain author.", name="Ana")
+    seed(comments, key, "Author with a site.", name="Ben", website="https://ben.example.org/")
+    seed(comments, key, "Plain again.", name="Cy")
+    open_thread(page, host, comments, key)
+    post(page, "Mine.")
+    for text in ("Plain author.", "Author with a site.", "Plain again."):
+        box = comment(page, text).locator(".db-act")
+        expect(box.get_by_role("button")).to_have_text(["Reply", "Report"])
+    expect(comment(page, "Mine.").locator(".db-act").get_by_role("button")).to_have_text(
+        ["Reply", "Edit", "Delete"]
+    )
+    expect(page.locator(".db-b button")).to_have_count(0)

@@ -389,7 +389,7 @@ function create(el, opts) {
         h("img", { class: "db-av", alt: "", width: 32, height: 32, loading: "lazy" }),
         h(k[0], { class: "db-n", rel: k[0] == "a" && "nofollow ugc noopener" }), h("span", { class: "db-l" }), h("a", { class: "db-t" }, h("time"))),
       h("div", { class: "db-b" }),
-      actBox(k[1] == "r", k[2] == "p"))));
+      actBox(k[1] == "r", k[2] == "p").cloneNode(true))));
   }
 
   // A comment's buttons, before its author's and the replies' toggle are added.
