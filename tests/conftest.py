@@ -128,14 +128,15 @@ def empty_db_url(db_kind: str, tmp_path: Any) -> Iterator[str]:
 
 @pytest.fixture
 def make_app(db_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]:
-    """Build an app on the test database with extra config: ``make_app(DEBATEBOX_X=…)``."""
+    """Build an app on the test database with extra config: ``make_app(DEBATEBOX_X=…)``;
+    ``policy`` and ``admin_check`` go to :class:`DebateBox` as a host would pass them."""
     made: list[Flask] = []
 
-    def factory(**config: Any) -> Flask:
+    def factory(*, policy: Any = None, admin_check: Any = None, **config: Any) -> Flask:
         app = Flask(f"host{len(made)}", instance_path=str(tmp_path / f"instance{len(made)}"))
         app.config.update(BASE_CONFIG, DEBATEBOX_DATABASE_URL=db_url)
         app.config.update(config)
-        DebateBox(app)
+        DebateBox(app, policy=policy, admin_check=admin_check)
         made.append(app)
         return app
 

@@ -43,21 +43,13 @@ def header_check() -> str | None:
 
 
 @pytest.fixture
-def make_host(db_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]:
+def make_host(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
     """A host application on the test database with an admin check of its own."""
-    made: list[Flask] = []
 
     def factory(check: Any = header_check, **config: Any) -> Flask:
-        app = Flask(f"admin_host{len(made)}", instance_path=str(tmp_path / f"host{len(made)}"))
-        app.config.update(BASE_CONFIG, DEBATEBOX_DATABASE_URL=db_url, DEBATEBOX_MODERATION="all")
-        app.config.update(config)
-        DebateBox(app, admin_check=check)
-        made.append(app)
-        return app
+        return make_app(admin_check=check, **{"DEBATEBOX_MODERATION": "all", **config})
 
-    yield factory
-    for app in made:
-        app.extensions["debatebox"].engine.dispose()
+    return factory
 
 
 @pytest.fixture

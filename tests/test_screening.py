@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from flask import Flask
 
 from akismet_server import API_KEY, GUARANTEED_SPAM, AkismetServer
-from debatebox import DebateBox, bans
+from debatebox import bans
 from debatebox.decisions import decide
 from debatebox.models import Comment, utcnow
 from debatebox.screening import ModerationPolicy, Verdict
-from support import BASE_CONFIG, Api, snapshot
+from support import Api, snapshot
 
 SPAMMY = (
     "Best prices here https://cheap-pills.test/a https://cheap-pills.test/b"
@@ -181,17 +181,12 @@ class NoRivals(ModerationPolicy):
         return None
 
 
-def test_a_host_policy_can_hold(db_url: str, tmp_path: Any) -> None:
-    app = Flask("policy", instance_path=str(tmp_path / "instance"))
-    app.config.update(BASE_CONFIG, DEBATEBOX_DATABASE_URL=db_url)
-    DebateBox(app, policy=NoRivals())
-    try:
-        api = Api(app.test_client())
-        held = api.post(body="Try rival.example instead")
-        assert held.status_code == 202
-        assert verdicts_of(app, held.get_json()["comment"]["id"]) == [
-            {"action": "hold", "check": "policy", "reason": "mentions a rival"}
-        ]
-        assert api.post(body="Nothing to see").status_code == 201
-    finally:
-        app.extensions["debatebox"].engine.dispose()
+def test_a_host_policy_can_hold(make_app: Callable[..., Flask]) -> None:
+    app = make_app(policy=NoRivals())
+    api = Api(app.test_client())
+    held = api.post(body="Try rival.example instead")
+    assert held.status_code == 202
+    assert verdicts_of(app, held.get_json()["comment"]["id"]) == [
+        {"action": "hold", "check": "policy", "reason": "mentions a rival"}
+    ]
+    assert api.post(body="Nothing to see").status_code == 201
