@@ -32,7 +32,7 @@ from . import notices, render, screening, signals, subscriptions, threads
 from .avatars import avatar_hash
 from .database import write
 from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
-from .models import APPROVED, DELETED, PENDING, Comment, Thread, utcnow
+from .models import APPROVED, DELETED, PENDING, Comment, Thread, set_status, utcnow
 from .moderation import initial_status
 from .net import truncate
 from .state import DebateBoxState
@@ -226,7 +226,6 @@ def publish(session: Session, thread: Thread, comment: Comment) -> None:
     ``thread`` must have been read with a row lock (:func:`threads.lock_thread`), so two
     comments published at once never get the same number.
     """
-    comment.status = APPROVED
     if comment.parent_id is None:
         thread.last_number += 1
         comment.number = thread.last_number
@@ -237,8 +236,7 @@ def publish(session: Session, thread: Thread, comment: Comment) -> None:
         root.last_reply_number += 1
         comment.number = root.number
         comment.reply_number = root.last_reply_number
-    thread.comment_count += 1
-    thread.version += 1
+    set_status(thread, comment, APPROVED)
 
 
 def _digest(new: NewComment) -> str:
@@ -354,10 +352,7 @@ def delete(state: DebateBoxState, session: Session, comment_id: int, token: str 
             raise Gone("This comment was deleted.", code="deleted")
         thread = session.get(Thread, comment.thread_id, with_for_update=True)
         assert thread is not None
-        if comment.status == APPROVED:
-            thread.comment_count -= 1
-        thread.version += 1
-        comment.status = DELETED
+        set_status(thread, comment, DELETED)
         # The author asked for it to go: keep only what holds the replies in place.
         comment.body_source = comment.body_html = comment.website = ""
         comment.author_name = comment.author_hash = comment.ip = ""

@@ -27,7 +27,7 @@ from .akismet import AkismetUnavailable
 from .comments import publish
 from .database import write
 from .errors import Conflict, NotFound
-from .models import APPROVED, DELETED, SPAM, AuditEntry, Comment, Thread, utcnow
+from .models import APPROVED, DELETED, SPAM, AuditEntry, Comment, Thread, set_status, utcnow
 from .moderation import ACTIONS, ALLOWED_FROM
 from .state import DebateBoxState
 from .threads import lock_comment
@@ -63,10 +63,7 @@ def decide(
         if action == "approve":
             _approve(state, session, thread, comment, effects)
         else:
-            if comment.status == APPROVED:
-                thread.comment_count -= 1
-            comment.status = SPAM if action == "spam" else DELETED
-            thread.version += 1
+            set_status(thread, comment, SPAM if action == "spam" else DELETED)
         session.add(
             AuditEntry(
                 at=utcnow(),
@@ -127,9 +124,7 @@ def _approve(
                 "The comment it replies to is not published.", code="parent_not_published"
             )
     if comment.number is not None:  # published once, then marked spam: back in place
-        comment.status = APPROVED
-        thread.comment_count += 1
-        thread.version += 1
+        set_status(thread, comment, APPROVED)
         return
     publish(session, thread, comment)
     session.flush()

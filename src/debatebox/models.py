@@ -140,6 +140,14 @@ class Comment(Base):
         return f"<Comment {self.id} thread={self.thread_id} {self.status}>"
 
 
+def set_status(thread: Thread, comment: Comment, status: str) -> None:
+    """Give ``comment`` a new ``status``; the thread's count of published comments and its
+    version (part of the thread's ETag) follow. ``thread`` should be row-locked."""
+    thread.comment_count += (status == APPROVED) - (comment.status == APPROVED)
+    comment.status = status
+    thread.version += 1
+
+
 #: Subscription statuses: ``pending`` until the address confirms, then ``active``.
 SUB_PENDING = "pending"
 SUB_ACTIVE = "active"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from . import notices, signals, subscriptions, tokens
 from .database import write
 from .errors import Forbidden, NotFound, ValidationError
-from .models import APPROVED, PENDING, Report, utcnow
+from .models import APPROVED, PENDING, Report, set_status, utcnow
 from .net import truncate
 from .state import DebateBoxState
 from .threads import lock_comment
@@ -108,9 +108,7 @@ def report(
         comment.report_count += 1
         held = comment.report_count >= state.settings.reports_to_hold
         if held:
-            comment.status = PENDING  # keeps its number for when it is approved again
-            thread.comment_count -= 1
-            thread.version += 1
+            set_status(thread, comment, PENDING)  # keeps its number for when approved again
             session.flush()
             for message in notices.moderators(state, session, thread, comment, base_url):
                 effects.append(

@@ -24,8 +24,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
-from debatebox.comments import publish
-from debatebox.models import Comment, Thread
+from debatebox import decisions
+from debatebox.models import Comment
 
 # The fixtures' classes (tests/browser/conftest.py); conftest modules are not importable.
 CommentServer: TypeAlias = Any
@@ -68,12 +68,8 @@ def new_key(prefix: str = "/quality") -> str:
 def approve(server: CommentServer, comment_id: int) -> None:
     """Publish a held comment, as a moderator approving it would."""
     state = server.app.extensions["debatebox"]
-    with state.new_session() as session, session.begin():
-        comment = session.get(Comment, comment_id)
-        assert comment is not None
-        thread = session.get(Thread, comment.thread_id, with_for_update=True)
-        assert thread is not None
-        publish(session, thread, comment)
+    with state.new_session() as session:
+        decisions.approve(state, session, comment_id)
 
 
 def backdate(server: CommentServer, comment_id: int, minutes: float) -> None:
