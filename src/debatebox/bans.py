@@ -100,15 +100,12 @@ def lift(session: Session, ban_id: int, *, by: str = "") -> None:
     write(session, work)
 
 
+def _in_force(now: dt.datetime | None) -> sa.ColumnElement[bool]:
+    return sa.or_(Ban.expires_at.is_(None), Ban.expires_at > (now or utcnow()))
+
+
 def active(session: Session, now: dt.datetime | None = None) -> list[Ban]:
-    now = now or utcnow()
-    return list(
-        session.scalars(
-            sa.select(Ban)
-            .where(sa.or_(Ban.expires_at.is_(None), Ban.expires_at > now))
-            .order_by(Ban.id.desc())
-        )
-    )
+    return list(session.scalars(sa.select(Ban).where(_in_force(now)).order_by(Ban.id.desc())))
 
 
 def match(
@@ -118,17 +115,12 @@ def match(
     email = (email or "").lower()
     domain = email.rsplit("@", 1)[1] if "@" in email else ""
     domains = {".".join(domain.split(".")[i:]) for i in range(len(domain.split(".")))} - {""}
-    now = now or utcnow()
-    conditions = [sa.and_(Ban.kind == "ip")]
+    conditions = [Ban.kind == "ip"]
     if email:
         conditions.append(sa.and_(Ban.kind == "email", Ban.value == email))
     if domains:
         conditions.append(sa.and_(Ban.kind == "domain", Ban.value.in_(domains)))
-    found = session.scalars(
-        sa.select(Ban).where(
-            sa.or_(*conditions), sa.or_(Ban.expires_at.is_(None), Ban.expires_at > now)
-        )
-    ).all()
+    found = session.scalars(sa.select(Ban).where(sa.or_(*conditions), _in_force(now))).all()
     address = _address(ip)
     hits = [
         ban
