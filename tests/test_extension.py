@@ -60,6 +60,7 @@ def test_missing_secret_is_a_clear_error(tmp_path: Any) -> None:
         ("DEBATEBOX_MODERATION", "sometimes", "DEBATEBOX_MODERATION"),
         ("DEBATEBOX_MAX_DEPTH", "deep", "DEBATEBOX_MAX_DEPTH"),
         ("DEBATEBOX_MAX_DEPTH", 0, "DEBATEBOX_MAX_DEPTH"),
+        ("DEBATEBOX_MAX_DEPTH", 9, "DEBATEBOX_MAX_DEPTH"),
         ("DEBATEBOX_DEFAULT_SORT", "random", "DEBATEBOX_DEFAULT_SORT"),
         ("DEBATEBOX_URL_PREFIX", "comments/", "DEBATEBOX_URL_PREFIX"),
         ("DEBATEBOX_ORIGINS", "news.example", "DEBATEBOX_ORIGINS"),

@@ -7,13 +7,15 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 
-from debatebox import widget
+from debatebox import DebateBox, widget
 from debatebox.version import __version__
+from support import BASE_CONFIG
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "debatebox" / "static"
 
@@ -69,7 +71,8 @@ def served() -> bytes:
     widget._built_script.cache_clear()
     answer = app.test_client().get("/embed.js")
     assert answer.status_code == 200
-    return answer.data
+    data: bytes = answer.data
+    return data
 
 
 def test_served_script_is_compacted_with_the_stylesheet_inlined(served: bytes) -> None:
@@ -102,3 +105,89 @@ def test_served_script_is_valid_javascript(served: bytes, tmp_path: Path) -> Non
         ["node", "--check", str(path)], capture_output=True, text=True, timeout=60, check=False
     )
     assert checked.returncode == 0, checked.stderr
+
+
+# Caching ------------------------------------------------------------------------------
+
+YEAR = 365 * 24 * 60 * 60
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Flask]:
+    """A host app with debatebox under its default prefix (the database is never opened)."""
+    app = Flask("host", instance_path=str(tmp_path / "instance"))
+    app.config.update(BASE_CONFIG, DEBATEBOX_DATABASE_URL=f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    DebateBox(app)
+    widget._built_script.cache_clear()
+    yield app
+    app.extensions["debatebox"].engine.dispose()
+
+
+def cache_control(header: str) -> set[str]:
+    return {part.strip() for part in header.split(",")}
+
+
+def test_script_has_a_strong_etag_and_answers_304(site: Flask) -> None:
+    client = site.test_client()
+    first = client.get("/debatebox/embed.js")
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert not etag.startswith("W/"), "a weak ETag cannot name the script's exact bytes"
+    assert re.fullmatch(r'"[0-9a-f]{20}"', etag), etag
+    again = client.get("/debatebox/embed.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
+    other = client.get("/debatebox/embed.js", headers={"If-None-Match": '"0123456789abcdef0123"'})
+    assert other.status_code == 200 and other.data == first.data
+
+
+def test_versioned_script_url_is_cached_for_a_year(site: Flask) -> None:
+    with site.test_request_context("/"):
+        tag = render_template_string("{{ debatebox.script() }}")
+    src = re.fullmatch(r'<script src="([^"]+)" defer></script>', tag)
+    assert src, tag
+    client = site.test_client()
+    etag = client.get("/debatebox/embed.js").headers["ETag"].strip('"')
+    assert src.group(1) == f"/debatebox/embed.js?v={etag}"
+    versioned = client.get(src.group(1))
+    assert versioned.status_code == 200
+    assert cache_control(versioned.headers["Cache-Control"]) == {
+        "public",
+        f"max-age={YEAR}",
+        "immutable",
+    }
+    revalidated = client.get(src.group(1), headers={"If-None-Match": f'"{etag}"'})
+    assert revalidated.status_code == 304
+    assert "immutable" in revalidated.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?v=", "?v=0123456789abcdef0123", "?x=1&v=stale"],
+    ids=["bare", "empty-version", "other-version", "stale-version"],
+)
+def test_unversioned_or_stale_script_url_is_revalidated_soon(site: Flask, query: str) -> None:
+    response = site.test_client().get(f"/debatebox/embed.js{query}")
+    assert response.status_code == 200
+    assert cache_control(response.headers["Cache-Control"]) == {"public", "max-age=300"}
+
+
+def test_catalogs_have_strong_etags_and_are_not_cached_as_immutable(site: Flask) -> None:
+    """The catalogs' URLs carry no version, so a new release must reach readers in a day."""
+    client = site.test_client()
+    for path in sorted((STATIC / "i18n").glob("*.json")):
+        url = f"/debatebox/i18n/{path.stem}.json"
+        first = client.get(url)
+        assert first.status_code == 200, url
+        assert first.get_json() == json.loads(path.read_text("utf-8"))
+        etag = first.headers["ETag"]
+        assert not etag.startswith("W/") and len(etag) > 2, (url, etag)
+        parts = cache_control(first.headers["Cache-Control"])
+        assert "immutable" not in parts and "public" in parts, (url, parts)
+        ages = [int(p.removeprefix("max-age=")) for p in parts if p.startswith("max-age=")]
+        assert ages and 0 < ages[0] <= 86400, (url, parts)
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.data == b"", url
+    assert client.get("/debatebox/i18n/xx.json").status_code == 404
+    assert client.get("/debatebox/i18n/..%2Fembed.json").status_code == 404

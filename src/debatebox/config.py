@@ -146,6 +146,9 @@ _DEFAULTS: dict[str, Any] = {
     name: value for name, value in globals().items() if name.isupper() and not name.startswith("_")
 }
 KEYS: tuple[str, ...] = tuple(f"DEBATEBOX_{name}" for name in _DEFAULTS)
+#: The deepest ``MAX_DEPTH`` allowed: the widget's nesting fits a 320 px wide screen up to
+#: here (a browser test checks). Not a setting, so defined after the defaults.
+MAX_DISPLAY_DEPTH = 8
 MODERATION_MODES = ("open", "first-time", "all")
 SORTS = ("oldest", "newest")
 MAIL_DELIVERIES = ("thread", "worker")
@@ -236,8 +239,11 @@ class Settings:
             )
         if self.default_sort not in SORTS:
             raise ConfigError(f"DEBATEBOX_DEFAULT_SORT must be one of {', '.join(SORTS)}.")
-        if self.max_depth < 1:
-            raise ConfigError("DEBATEBOX_MAX_DEPTH must be 1 or more.")
+        if not 1 <= self.max_depth <= MAX_DISPLAY_DEPTH:
+            raise ConfigError(
+                f"DEBATEBOX_MAX_DEPTH must be from 1 to {MAX_DISPLAY_DEPTH}: deeper nesting"
+                " does not fit a 320 px wide screen."
+            )
         if not 1 <= self.page_size <= self.max_page_size:
             raise ConfigError("DEBATEBOX_PAGE_SIZE must be between 1 and DEBATEBOX_MAX_PAGE_SIZE.")
         if not self.url_prefix.startswith("/") or self.url_prefix.endswith("/"):

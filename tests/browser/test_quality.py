@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
 from debatebox import decisions
+from debatebox.config import MAX_DISPLAY_DEPTH
 from debatebox.models import Comment
 
 # The fixtures' classes (tests/browser/conftest.py); conftest modules are not importable.
@@ -87,6 +88,7 @@ def seed(
     *,
     name: str = "Marta",
     email: str | None = None,
+    website: str | None = None,
     parent: int | None = None,
     minutes: float | None = None,
     title: str = "Should cities ban cars?",
@@ -104,6 +106,8 @@ def seed(
     }
     if parent is not None:
         data["parent"] = parent
+    if website is not None:
+        data["website"] = website
     answer = client.post("/debatebox/api/comments", json=data)
     assert answer.status_code in (201, 202), answer.get_json()
     comment_id = int(answer.get_json()["comment"]["id"])
@@ -405,34 +409,306 @@ def test_theme_follows_system_and_attribute(
         assert background > 0.8 and text < 0.2, colours
 
 
+# Custom properties --------------------------------------------------------------------
+
+#: A value for each documented colour property (docs/embedding.md#theming), none a default:
+#: ``--debatebox-NAME`` for the light theme, ``--debatebox-dark-NAME`` for the dark one.
+LIGHT_COLOURS = {
+    "bg": "rgb(250, 246, 238)",
+    "fg": "rgb(40, 20, 10)",
+    "muted": "rgb(90, 70, 60)",
+    "accent": "rgb(122, 31, 162)",
+    "accent-fg": "rgb(255, 252, 210)",
+    "border": "rgb(120, 110, 60)",
+    "error": "rgb(150, 10, 60)",
+    "surface": "rgb(236, 241, 226)",
+    "highlight": "rgb(210, 240, 255)",
+}
+DARK_COLOURS = {
+    "bg": "rgb(10, 20, 30)",
+    "fg": "rgb(240, 230, 200)",
+    "muted": "rgb(180, 170, 150)",
+    "accent": "rgb(255, 180, 90)",
+    "accent-fg": "rgb(30, 10, 0)",
+    "border": "rgb(140, 150, 100)",
+    "error": "rgb(255, 150, 200)",
+    "surface": "rgb(40, 30, 50)",
+    "highlight": "rgb(60, 20, 70)",
+}
+#: Where a reader sees each colour: (element in the shadow root, computed property).
+COLOUR_PARTS: dict[str, list[tuple[str, str]]] = {
+    "bg": [(".db", "backgroundColor"), ("input[type=url]", "backgroundColor")],
+    "fg": [(".db-b p", "color"), (".db-n", "color"), ("h2", "color"), ("textarea", "color")],
+    "muted": [(".db-l", "color"), (".db-t", "color"), (".db-hint", "color")],
+    "accent": [
+        (".db-b a", "color"),
+        ("button[type=submit]", "backgroundColor"),
+        ("button[aria-pressed=false]", "color"),
+        ("button[aria-pressed=false]", "borderTopColor"),
+    ],
+    "accent-fg": [("button[type=submit]", "color"), ("button[aria-pressed=true]", "color")],
+    "border": [("input[type=url]", "borderTopColor"), (".db-b blockquote", "borderLeftColor")],
+    "error": [(".db-fe", "color"), (".db-msg", "color"), ("[aria-invalid=true]", "borderTopColor")],
+    "surface": [(".db-f", "backgroundColor"), (".db-b pre", "backgroundColor")],
+    "highlight": [(".db-hl > .db-a", "backgroundColor")],
+}
+COMPUTED = """(host, parts) => parts.map(([selector, property]) => {
+  const el = host.shadowRoot.querySelector(selector);
+  return el ? getComputedStyle(el)[property] : "missing: " + selector;
+})"""
+THEMED_BODY = (
+    "Cities that tried it: see the [report](https://example.org/report).\n\n"
+    "> Footfall went up.\n\n```\nshops = 42\n```"
+)
+
+
+def open_themed(
+    page: Page, host: HostSite, server: CommentServer, style: str, attrs: str = ""
+) -> None:
+    """A thread with a link, a quote and code, the permalinked comment highlighted and the
+    form showing its errors, on a host element styled with ``style``."""
+    key = new_key()
+    seed(server, key, "A comment before.", name="Jonas")
+    target = seed(server, key, THEMED_BODY, name="Marta")
+    url = host_page(host, server, key, attrs=f'style="{style}" {attrs}')
+    page.goto(f"{url}#comment-{target}")
+    expect(heading(page)).to_have_text("2 comments")
+    expect(widget(page).locator(f"#comment-{target}")).to_have_class(re.compile(r"\bdb-hl\b"))
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.get_by_text("Please correct the marked fields.")).to_be_visible()
+
+
+def computed(page: Page, parts: list[tuple[str, str]]) -> list[str]:
+    values: list[str] = widget(page).evaluate(COMPUTED, parts)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("theme", "scheme", "dark"),
+    [("", "light", False), ("dark", "light", True), ("", "dark", True), ("light", "dark", False)],
+    ids=["light", "dark-attribute", "dark-system", "light-attribute"],
+)
+def test_every_colour_property_reaches_the_widget(
+    page: Page, host: HostSite, comments: CommentServer, theme: str, scheme: str, dark: bool
+) -> None:
+    style = "; ".join(
+        [f"--debatebox-{name}: {value}" for name, value in LIGHT_COLOURS.items()]
+        + [f"--debatebox-dark-{name}: {value}" for name, value in DARK_COLOURS.items()]
+    )
+    page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    attrs = f'data-debatebox-theme="{theme}"' if theme else ""
+    open_themed(page, host, comments, style, attrs)
+    expected = DARK_COLOURS if dark else LIGHT_COLOURS
+    wrong = []
+    for name, parts in COLOUR_PARTS.items():
+        for (selector, property_), value in zip(parts, computed(page, parts), strict=True):
+            if value != expected[name]:
+                wrong.append(
+                    f"--debatebox-{'dark-' if dark else ''}{name}: {selector} {property_} "
+                    f"is {value}, not {expected[name]}"
+                )
+    assert not wrong, "colour properties without effect:\n" + "\n".join(wrong)
+
+
+def test_every_documented_property_is_used_and_tested() -> None:
+    """The theming table of docs/embedding.md, the stylesheet and the tests here name the
+    same custom properties."""
+    docs = (HERE.parents[1] / "docs" / "embedding.md").read_text("utf-8")
+    table = docs[docs.index("## Theming") : docs.index("## Languages")]
+    documented = set(re.findall(r"`--debatebox-([a-z-]+)`", table))
+    css = (HERE.parents[1] / "src" / "debatebox" / "static" / "embed.css").read_text("utf-8")
+    used = set(re.findall(r"var\(--debatebox-([a-z-]+)", css))
+    tested = {*LIGHT_COLOURS, *(f"dark-{name}" for name in DARK_COLOURS), *LAYOUT}
+    assert len(documented) == 22, sorted(documented)
+    assert used == documented, {"undocumented": used - documented, "unused": documented - used}
+    assert tested == documented, {"untested": documented - tested}
+
+
+#: Where the font, its size, the corners and the spacing show.
+TEXT_PARTS = [".db-b p", "h2", "label", "button[type=submit]", "textarea", "input[type=url]"]
+ROUND_PARTS = ["button[type=submit]", "button[aria-pressed]", "textarea", "input", ".db-f", "pre"]
+SPACED_PARTS = [
+    (".db", "paddingTop"),
+    (".db", "paddingLeft"),
+    (".db-f", "paddingTop"),
+    (".db-f", "marginBottom"),
+    ("h2", "marginBottom"),
+    (".db-bar", "marginBottom"),
+]
+#: The vertical space between the first two top-level comments, in pixels.
+GAP = """(host) => {
+  const [one, two] = host.shadowRoot.querySelectorAll(".db-list > li");
+  return two.getBoundingClientRect().top - one.getBoundingClientRect().bottom;
+}"""
+#: The other documented properties and the values the next test gives them.
+LAYOUT = {
+    "font": "'Courier New', monospace",
+    "font-size": "20px",
+    "radius": "13px",
+    "spacing": "28px",
+}
+
+
+def test_font_size_radius_and_spacing_properties_reach_the_widget(
+    page: Page, host: HostSite, comments: CommentServer
+) -> None:
+    font = '"Courier New", monospace'  # LAYOUT["font"] as computed
+    style = "; ".join(f"--debatebox-{name}: {value}" for name, value in LAYOUT.items())
+    open_themed(page, host, comments, "")
+    plain_sizes = computed(page, [(part, "fontSize") for part in TEXT_PARTS])
+    plain_gap = widget(page).evaluate(GAP)
+    open_themed(page, host, comments, style)
+
+    families = computed(page, [(part, "fontFamily") for part in TEXT_PARTS])
+    assert families == [font] * len(TEXT_PARTS), dict(zip(TEXT_PARTS, families, strict=True))
+    # Everything is sized relative to the base: 20px instead of 16px is 25% larger.
+    sizes = computed(page, [(part, "fontSize") for part in TEXT_PARTS])
+    assert sizes[0] == "20px"
+    for part, size, plain in zip(TEXT_PARTS, sizes, plain_sizes, strict=True):
+        assert float(size[:-2]) == pytest.approx(float(plain[:-2]) * 1.25, abs=0.01), part
+    radii = computed(page, [(part, "borderTopLeftRadius") for part in ROUND_PARTS])
+    assert radii == ["13px"] * len(ROUND_PARTS), dict(zip(ROUND_PARTS, radii, strict=True))
+    spacing = computed(page, SPACED_PARTS)
+    assert spacing == ["28px"] * len(SPACED_PARTS), dict(zip(SPACED_PARTS, spacing, strict=True))
+    # Between two comments: three quarters of the spacing.
+    gap = widget(page).evaluate(GAP)
+    assert gap == pytest.approx(21, abs=0.5), (plain_gap, gap)
+    assert plain_gap == pytest.approx(12, abs=0.5)
+
+
 # Narrow screens -----------------------------------------------------------------------
 
 
+#: Every element of the widget that sticks out of the viewport, or out of the top-level
+#: comment around it (``content-visibility: auto`` clips there, so that overflow never
+#: widens the page: it is cut off), or whose content is wider than itself without a
+#: scroll bar to reach it. Content inside a horizontal scroller (a code block) counts
+#: only through the scroller itself; the honeypot is off screen on purpose.
+OVERFLOW = """(host) => {
+  const root = host.shadowRoot;
+  const limit = document.documentElement.clientWidth;
+  const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+  const name = (el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : "")
+    + (el.id ? "#" + el.id : "") + " " + JSON.stringify((el.textContent || "").slice(0, 40));
+  const found = [];
+  const scrollers = [];
+  let checked = 0;
+  for (const el of root.querySelectorAll("*")) {
+    if (el.localName == "style" || el.closest(".db-hp")) continue;
+    const r = el.getBoundingClientRect();
+    if (!r.width && !r.height) continue;
+    checked++;
+    let up = el.parentElement;
+    while (up && !scrolls(up)) up = up.parentElement;
+    if (up) continue;
+    const top = el.closest(".db-list>li");
+    const edge = top ? Math.min(limit, top.getBoundingClientRect().right) : limit;
+    if (r.right > edge + 0.5 || r.left < -0.5)
+      found.push(`${name(el)}: ${r.left.toFixed(1)} to ${r.right.toFixed(1)}, edge ${edge}`);
+    if (scrolls(el)) scrollers.push([el.localName, el.scrollWidth > el.clientWidth]);
+    else if (!["input", "textarea"].includes(el.localName) && el.scrollWidth > el.clientWidth + 1)
+      found.push(`${name(el)}: content ${el.scrollWidth}px wide in ${el.clientWidth}px`);
+  }
+  return { found, scrollers, checked, limit };
+}"""
+#: The deepest nesting shown (``data-d`` of the comments).
+DEEPEST = """(host) => Math.max(
+  ...Array.from(host.shadowRoot.querySelectorAll("[data-d]"), (li) => +li.dataset.d)
+)"""
+LONG_WORD = "Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft"
+LONG_URL = f"https://example.org/a/very/long/address/that/does/not/break/{'x' * 60}?q={'y' * 40}"
+LONG_NAME = "Maximiliane-Wilhelmina-Konstantinopolitanische-Schreiberin"
+WIDE_CODE = "code_that_is_long = call_with_many_arguments(alpha, beta, gamma, delta, epsilon, zeta)"
+
+
+def narrow_body(depth: int) -> str:
+    """A comment with everything that tends to push a narrow layout sideways."""
+    return (
+        f"Reply at depth {depth}: {LONG_URL} and {LONG_WORD}, **{LONG_WORD}**, "
+        f"[{LONG_WORD}]({LONG_URL}) and `{LONG_WORD}{'_' * 30}`.\n\n"
+        f"```\n{WIDE_CODE}\n```\n\n"
+        f"    indented_{WIDE_CODE}\n\n"
+        f"> {LONG_WORD}{LONG_WORD}\n\n"
+        f"- {LONG_URL}\n- {LONG_WORD}\n\n"
+        f"1. ~~{LONG_WORD}~~"
+    )
+
+
+@pytest.fixture(scope="module")
+def deep(make_comment_server: Callable[..., CommentServer]) -> CommentServer:
+    """A server that shows replies nested as deep as the configuration allows."""
+    return make_comment_server(DEBATEBOX_MAX_DEPTH=MAX_DISPLAY_DEPTH)
+
+
+def assert_fits(page: Page, what: str) -> None:
+    result = widget(page).evaluate(OVERFLOW)
+    assert result["limit"] == 320, result["limit"]
+    assert result["checked"] > 100, result
+    assert not result["found"], f"{what}: parts of the widget stick out at 320px:\n" + "\n".join(
+        result["found"]
+    )
+    # The code blocks are wider than the screen: each can be scrolled on its own.
+    code = [wide for tag, wide in result["scrollers"] if tag == "pre"]
+    assert code and all(code), result["scrollers"]
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 320, f"{what}: the page scrolls sideways: {width}px wide at a 320px viewport"
+
+
+@pytest.mark.parametrize(
+    "max_depth", [3, MAX_DISPLAY_DEPTH], ids=["default-depth", "deepest-allowed"]
+)
 def test_no_horizontal_scrolling_at_320_pixels(
-    page: Page, host: HostSite, comments: CommentServer
+    page: Page,
+    host: HostSite,
+    comments: CommentServer,
+    deep: CommentServer,
+    watch: Watch,
+    max_depth: int,
 ) -> None:
+    server = comments if max_depth == 3 else deep
     key = new_key()
     parent = None
-    for depth in range(7):
+    for depth in range(max_depth + 3):
         parent = seed(
-            comments,
+            server,
             key,
-            f"Reply at depth {depth}: https://example.org/a/very/long/address/that/does/not/"
-            f"break/{'x' * 60} and Donaudampfschifffahrtsgesellschaftskapitän.\n\n"
-            "    code_that_is_long = call_with_many_arguments(alpha, beta, gamma, delta, epsilon)",
-            name=f"A rather long reader name number {depth}",
+            narrow_body(depth),
+            name=f"{LONG_NAME}-{depth}",
+            website=f"https://example.org/{LONG_WORD}" if depth % 2 else None,
             parent=parent,
         )
+    total = max_depth + 3
     page.set_viewport_size({"width": 320, "height": 800})
-    page.goto(host_page(host, comments, key))
-    expect(heading(page)).to_have_text("7 comments")
-    expect(page.get_by_text("Reply at depth 6")).to_be_visible()
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= 320, f"the page scrolls sideways: {width}px wide at a 320px viewport"
+    page.goto(host_page(host, server, key))
+    expect(heading(page)).to_have_text(f"{total} comments")
+    last = page.locator("article", has_text=f"Reply at depth {total - 1}:")
+    expect(last).to_be_visible()
+    shown = widget(page).evaluate(DEEPEST)
+    assert shown == max_depth, "the thread does not reach the deepest nesting shown"
+    expect(last.get_by_text(f"in reply to {LONG_NAME}-{total - 2}")).to_be_visible()
+    assert_fits(page, "the thread")
+
+    # The comment before it being reported, and the form opened as a reply under the
+    # deepest one, with a wide preview.
+    before = page.locator("article", has_text=f"Reply at depth {total - 2}:")
+    before.get_by_role("button", name="Report").click()
+    reasons = before.get_by_role("group", name="Why are you reporting this comment?")
+    expect(reasons).to_be_visible()
+    last.get_by_role("button", name="Reply").click()
+    expect(page.get_by_text(f"Replying to {LONG_NAME}-{total - 1}")).to_be_visible()
+    page.get_by_label("Name").fill(LONG_NAME)
+    page.get_by_label("Email").fill("maximiliane@example.org")
+    page.get_by_label("Website").fill(LONG_URL)
+    page.get_by_label("Comment", exact=True).fill(narrow_body(total))
+    page.get_by_role("button", name="Preview").click()
+    expect(widget(page).locator(".db-pv pre").first).to_be_visible()
+    expect(reasons).to_be_visible()
+    assert_fits(page, "a reply being written under the deepest comment")
     submit = page.get_by_role("button", name="Post comment")
     box = submit.bounding_box()
     assert box is not None
     assert box["x"] >= 0 and box["x"] + box["width"] <= 320, box
+    assert not script_errors(watch), watch.errors
 
 
 # Translations -------------------------------------------------------------------------
