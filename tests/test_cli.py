@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -177,6 +178,17 @@ def test_demo_serves_a_page_with_a_debate(tmp_path: Path, processes: list[Any]) 
     assert status == 200
     assert 'data-debatebox-thread="/demo/should-cities-ban-cars"' in page
     assert "Footfall is what sells" in page
+    # The debate is rendered on the server (readers without JavaScript see it and can
+    # post), and the widget's script tag is there to take it over.
+    assert '<section class="debatebox" data-debatebox-thread=' in page
+    assert page.count('class="debatebox-comment"') == 5
+    assert 'action="/debatebox/form/comments"' in page
+    script = re.search(r'<script src="(/debatebox/embed\.js\?v=\w+)" defer></script>', page)
+    assert script is not None, page
+    status, headers, raw = request(base + script[1])
+    assert status == 200
+    assert "javascript" in headers["Content-Type"]
+    assert b"data-debatebox-thread" in raw
     status, _headers, raw = request(
         f"{base}/debatebox/api/comments?thread=/demo/should-cities-ban-cars"
     )

@@ -64,7 +64,7 @@ def test_post_redirects_back_to_the_new_comment(site: Flask) -> None:
     response = submit(client, "/article", body="No *script* needed")
     assert response.status_code == 303
     location = response.headers["Location"]
-    assert re.fullmatch(r"/article#comment-\d+", location)
+    assert re.fullmatch(r"/article\?debatebox_comment=(\d+)#comment-\1", location)
     html = client.get("/article").get_data(as_text=True)
     assert "<p>No <em>script</em> needed</p>" in html
     assert "1 comment<" in html
@@ -80,7 +80,7 @@ def test_reply_link_opens_form_for_that_comment(site: Flask) -> None:
     assert "Reply to Ann, #1" in client.get(reply_page).get_data(as_text=True)
     reply = submit(client, reply_page, body="Child", name="Bob")
     assert reply.status_code == 303
-    assert reply.headers["Location"].startswith("/article#comment-")
+    assert reply.headers["Location"].startswith("/article?debatebox_comment=")
     html = client.get("/article").get_data(as_text=True)
     assert html.index("Child") > html.index("Parent")
     assert 'class="debatebox-replies"' in html
@@ -119,9 +119,9 @@ def test_redirect_never_leaves_the_site(site: Flask) -> None:
     client = site.test_client()
     response = submit(client, "/article", next="https://evil.example/")
     assert response.status_code == 303
-    assert response.headers["Location"].startswith("/#comment-")
+    assert response.headers["Location"].startswith("/?debatebox_comment=")
     response = submit(client, "/article", next="//evil.example/x")
-    assert response.headers["Location"].startswith("/#comment-")
+    assert response.headers["Location"].startswith("/?debatebox_comment=")
 
 
 def test_held_comment_says_it_awaits_moderation(make_app: Any) -> None:

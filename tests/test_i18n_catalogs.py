@@ -1,7 +1,8 @@
-"""The widget's translation catalogs match its built-in English strings.
+"""The widget's translation catalogs match its English strings.
 
-``embed.js`` carries every English string in its ``EN`` object; each catalog in
-``static/i18n/<lang>.json`` must have exactly the same keys, keep every placeholder
+``static/i18n/en.json`` holds every English string (built into ``embed.js`` when it is
+served); each other catalog in ``static/i18n/<lang>.json`` must have exactly the same
+keys, keep every placeholder
 (``{n}``, ``{name}``, ``{label}``) and give each plural string exactly the plural
 categories that ``Intl.PluralRules`` (CLDR) selects from for that language.
 """
@@ -17,6 +18,7 @@ import pytest
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "debatebox" / "static"
 SCRIPT = STATIC / "embed.js"
+EN_KEY = re.compile(r"\bt\(\s*\"(\w+)\"\s*[,)]")
 CATALOGS = STATIC / "i18n"
 
 #: Plural categories of ``new Intl.PluralRules(lang).resolvedOptions().pluralCategories``
@@ -36,116 +38,9 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 Catalog = dict[str, Any]
 
 
-# Reading EN out of embed.js -----------------------------------------------------------------
-
-
-def _js_literal_to_json(source: str) -> str:
-    """Turn a JavaScript object literal of strings into JSON.
-
-    Handles what the English catalog uses: unquoted or quoted keys, double- or
-    single-quoted strings, trailing commas and comments. Anything else (a variable, a
-    call, a template string) is refused rather than guessed.
-    """
-    out: list[str] = []
-    i = 0
-    length = len(source)
-    while i < length:
-        char = source[i]
-        if char in "\"'":
-            end = i + 1
-            chars: list[str] = []
-            while source[end] != char:
-                if source[end] == "\\":
-                    chars.append(source[end : end + 2])
-                    end += 2
-                    continue
-                if source[end] == "\n":
-                    raise ValueError("unterminated string in EN")
-                chars.append(source[end])
-                end += 1
-            text = "".join(chars)
-            if char == "'":
-                text = text.replace("\\'", "'").replace('"', '\\"')
-            out.append(f'"{text}"')
-            i = end + 1
-        elif source.startswith("//", i):
-            i = source.index("\n", i)
-        elif source.startswith("/*", i):
-            i = source.index("*/", i) + 2
-        elif char == ",":
-            rest = source[i + 1 :]
-            stripped = re.sub(r"^(\s|//[^\n]*|/\*.*?\*/)*", "", rest, flags=re.DOTALL)
-            if not stripped.startswith(("}", "]")):
-                out.append(char)
-            i += 1
-        elif char.isalpha() or char in "_$":
-            match = re.compile(r"[A-Za-z_$][\w$]*").match(source, i)
-            assert match is not None
-            word = match.group()
-            after = source[match.end() :].lstrip()
-            if word in {"true", "false", "null"}:
-                out.append(word)
-            elif after.startswith(":"):
-                out.append(json.dumps(word))
-            else:
-                raise ValueError(f"EN holds something that is not a literal: {word!r}")
-            i = match.end()
-        elif char == "`":
-            raise ValueError("EN holds a template string")
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out)
-
-
-def _balanced_object(source: str, start: int) -> str:
-    """The text of the ``{…}`` that opens at ``start``, skipping strings and comments."""
-    depth = 0
-    i = start
-    while i < len(source):
-        char = source[i]
-        if char in "\"'`":
-            i += 1
-            while source[i] != char:
-                i += 2 if source[i] == "\\" else 1
-        elif source.startswith("//", i):
-            i = source.index("\n", i)
-            continue
-        elif source.startswith("/*", i):
-            i = source.index("*/", i) + 1
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return source[start : i + 1]
-        i += 1
-    raise ValueError("EN object is not closed")
-
-
-def english_catalog(script: str) -> Catalog:
-    """The ``EN`` object of ``embed.js``.
-
-    Preferred form: strict JSON between ``/*EN*/`` and ``/*EN-END*/``. Without the
-    markers, the literal after ``const EN =`` is read with a tolerant converter.
-    """
-    marked = re.search(r"/\*EN\*/(.*?)/\*EN-END\*/", script, re.DOTALL)
-    if marked:
-        loaded = json.loads(marked.group(1))
-    else:
-        found = re.search(r"\bconst\s+EN\s*=\s*(?:/\*.*?\*/\s*)?\{", script, re.DOTALL)
-        if not found:
-            raise ValueError("no EN catalog in embed.js")
-        literal = _balanced_object(script, found.end() - 1)
-        loaded = json.loads(_js_literal_to_json(literal))
-    if not isinstance(loaded, dict):
-        raise ValueError("EN is not an object")
-    return loaded
-
-
 @pytest.fixture(scope="module")
 def english() -> Catalog:
-    return english_catalog(SCRIPT.read_text(encoding="utf-8"))
+    return load_catalog("en")
 
 
 def load_catalog(language: str) -> Catalog:
@@ -164,38 +59,6 @@ def placeholders(value: str | dict[str, str]) -> set[str]:
     return {name for text in texts for name in PLACEHOLDER.findall(text)}
 
 
-# The reader itself ------------------------------------------------------------------------
-
-
-def test_reader_handles_unquoted_keys_and_trailing_commas() -> None:
-    script = """
-      const CSS = "x";
-      const EN = {
-        comments: { one: "{n} comment", other: "{n} comments" }, // plural
-        'quote': 'it\\'s "fine"',
-        "brace": "a } in a string, and a , too",
-        /* a comment */ last: "done",
-      };
-      const other = {};
-    """
-    assert english_catalog(script) == {
-        "comments": {"one": "{n} comment", "other": "{n} comments"},
-        "quote": 'it\'s "fine"',
-        "brace": "a } in a string, and a , too",
-        "last": "done",
-    }
-
-
-def test_reader_prefers_strict_json_between_markers() -> None:
-    script = 'const EN = /*EN*/{"a": "b", "n": {"one": "{n}", "other": "{n}s"}}/*EN-END*/;'
-    assert english_catalog(script) == {"a": "b", "n": {"one": "{n}", "other": "{n}s"}}
-
-
-def test_reader_refuses_computed_values() -> None:
-    with pytest.raises(ValueError, match="not a literal"):
-        english_catalog('const EN = { a: PREFIX + "b" };')
-
-
 # The catalogs -----------------------------------------------------------------------------
 
 
@@ -212,7 +75,7 @@ def test_english_catalog_is_well_formed(english: Catalog) -> None:
 
 def test_every_language_has_a_catalog_and_no_other_file_exists() -> None:
     found = sorted(path.stem for path in CATALOGS.glob("*"))
-    assert found == LANGUAGES
+    assert found == sorted([*LANGUAGES, "en"])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -221,7 +84,7 @@ def test_catalog_has_exactly_the_english_keys(language: str, english: Catalog) -
     missing = sorted(set(english) - set(catalog))
     extra = sorted(set(catalog) - set(english))
     assert not missing, f"{language}.json lacks {missing}"
-    assert not extra, f"{language}.json has keys embed.js does not use: {extra}"
+    assert not extra, f"{language}.json has keys en.json does not have: {extra}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -268,3 +131,19 @@ def test_markdown_hint_keeps_its_syntax(language: str, english: Catalog) -> None
     for token in ("**", "`", "](https://example.org)", "> "):
         if token in english["markdown"]:
             assert token in hint, f"{language}.markdown lost {token!r}"
+
+
+def test_served_script_carries_the_english_catalog(english: Catalog) -> None:
+    from debatebox.widget import _built_script, object_literal
+
+    assert 'const EN = "__DEBATEBOX_EN__";' in SCRIPT.read_text(encoding="utf-8")
+    served = _built_script()[0].decode("utf-8")
+    assert f"const EN={object_literal(english)};" in served
+    assert '"r_off-topic":"Off-topic"' in served  # a key that is not a plain name stays quoted
+    assert "comments:{one:" in served
+
+
+def test_every_key_the_script_asks_for_is_in_english(english: Catalog) -> None:
+    asked = set(EN_KEY.findall(SCRIPT.read_text(encoding="utf-8")))
+    assert asked, 'no t("key") calls found'
+    assert sorted(asked - set(english)) == []

@@ -32,6 +32,7 @@ from . import notices, render, screening, signals, subscriptions, threads
 from .avatars import avatar_hash
 from .database import write
 from .errors import Conflict, Forbidden, Gone, NotFound, ValidationError
+from .messages import ERRORS
 from .models import APPROVED, DELETED, PENDING, Comment, Thread, set_status, utcnow
 from .moderation import initial_status
 from .net import truncate
@@ -131,7 +132,7 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         state.sender, comment=fields, thread=preview_thread
     ):
         if verdict is False:
-            raise Forbidden("This comment was not accepted.", code="rejected")
+            raise Forbidden(ERRORS["rejected"], code="rejected")
 
     html = render.render_markdown(new.body)
     author_hash = avatar_hash(state.secret_key, new.email or new.author_name)
@@ -267,12 +268,12 @@ def _find_replay(
 
 def _check_thread(state: DebateBoxState, thread: Thread | None, client: Client) -> None:
     if not client.origin_allowed:
-        raise Forbidden("This site may not post comments here.", code="origin_not_allowed")
+        raise Forbidden(ERRORS["origin_not_allowed"], code="origin_not_allowed")
     if thread is None:
         if not (state.settings.auto_create_threads or client.trusted):
-            raise NotFound("There is no discussion here.", code="thread_not_found")
+            raise NotFound(ERRORS["thread_not_found"], code="thread_not_found")
     elif threads.is_closed(thread.closed, thread.created_at, state.settings.close_after_days):
-        raise Conflict("This discussion is closed for new comments.", code="thread_closed")
+        raise Conflict(ERRORS["thread_closed"], code="thread_closed")
 
 
 def _published_parent(session: Session, thread_id: int | None, parent_id: int) -> Comment:
@@ -280,7 +281,7 @@ def _published_parent(session: Session, thread_id: int | None, parent_id: int) -
     parent = session.get(Comment, parent_id) if thread_id is not None else None
     if parent is None or parent.thread_id != thread_id or parent.status != APPROVED:
         raise ValidationError(
-            "The comment you are replying to is not available.",
+            ERRORS["parent_unavailable"],
             fields={"parent": "Not a published comment of this thread."},
         )
     return parent
@@ -296,20 +297,16 @@ def _authorised(
     try:
         state.signer.check_edit_token(token or "", comment_id, max_age=window)
     except TokenExpired as error:
-        raise Gone(
-            "The time to edit or delete this comment is over.", code="edit_window_over"
-        ) from error
+        raise Gone(ERRORS["edit_window_over"], code="edit_window_over") from error
     except TokenInvalid as error:
-        raise Forbidden(
-            "The edit token is not valid for this comment.", code="bad_token"
-        ) from error
+        raise Forbidden(ERRORS["bad_token"], code="bad_token") from error
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound("There is no such comment.")
     if comment.status == DELETED:
-        raise Gone("This comment was deleted.", code="deleted")
+        raise Gone(ERRORS["deleted"], code="deleted")
     if (utcnow() - comment.created_at).total_seconds() > window:
-        raise Gone("The time to edit or delete this comment is over.", code="edit_window_over")
+        raise Gone(ERRORS["edit_window_over"], code="edit_window_over")
     return comment
 
 
@@ -325,7 +322,7 @@ def edit(
     def work(session: Session) -> Comment:
         comment = session.get(Comment, comment_id, populate_existing=True)
         if comment is None or comment.status == DELETED:
-            raise Gone("This comment was deleted.", code="deleted")
+            raise Gone(ERRORS["deleted"], code="deleted")
         thread = session.get(Thread, comment.thread_id, with_for_update=True)
         assert thread is not None
         previous[:] = [comment.body_source]
@@ -349,7 +346,7 @@ def delete(state: DebateBoxState, session: Session, comment_id: int, token: str 
     def work(session: Session) -> tuple[Comment, bool]:
         comment = session.get(Comment, comment_id, populate_existing=True)
         if comment is None or comment.status == DELETED:
-            raise Gone("This comment was deleted.", code="deleted")
+            raise Gone(ERRORS["deleted"], code="deleted")
         thread = session.get(Thread, comment.thread_id, with_for_update=True)
         assert thread is not None
         set_status(thread, comment, DELETED)

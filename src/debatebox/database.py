@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import Unavailable
+from .messages import ERRORS
 
 log = logging.getLogger("debatebox")
 T = TypeVar("T")
@@ -139,7 +140,7 @@ def write(session: Session, work: Callable[[Session], T], *, attempts: int = WRI
             session.rollback()
             raise
     log.warning("debatebox: giving up on a write after %d attempts: %s", attempts, last)
-    raise Unavailable("The comment server is busy. Please try again.", retry_after=2)
+    raise Unavailable(ERRORS["unavailable"], retry_after=2)
 
 
 def _pause(attempt: int) -> None:

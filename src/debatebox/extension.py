@@ -145,8 +145,8 @@ class _JinjaHelpers:
     thread with its no-JavaScript form, ``{{ debatebox.script() }}`` the widget's tag."""
 
     @staticmethod
-    def thread(key: str, title: str = "", sort: str | None = None) -> Any:
-        return thread_html(key, title=title, sort=sort)
+    def thread(key: str, title: str = "", sort: str | None = None, lang: str | None = None) -> Any:
+        return thread_html(key, title=title, sort=sort, lang=lang)
 
     @staticmethod
     def script() -> Any:

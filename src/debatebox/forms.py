@@ -11,9 +11,11 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 
+from . import messages
+
 
 class CommentForm(FlaskForm):
-    """Field names match the JSON API's; labels match the widget's."""
+    """Field names match the JSON API's; the template labels them with the widget's words."""
 
     class Meta:
         csrf_field_name = "csrf_token"
@@ -24,13 +26,14 @@ class CommentForm(FlaskForm):
     parent = HiddenField()
     next = HiddenField()
     form_token = HiddenField()
-    homepage = StringField("Leave this field empty")
-    name = StringField("Name")
-    email = StringField("Email")
-    website = StringField("Website")
-    body = TextAreaField("Comment")
-    notify_replies = BooleanField("Notify me of replies to my comment")
-    notify_all = BooleanField("Notify me of all new comments on this page")
+    lang = HiddenField()
+    homepage = StringField()
+    name = StringField()
+    email = StringField()
+    website = StringField()
+    body = TextAreaField()
+    notify_replies = BooleanField()
+    notify_all = BooleanField()
 
     def comment_data(self) -> dict[str, Any]:
         """The submitted fields in the shape :func:`debatebox.comments.post` takes."""
@@ -40,6 +43,7 @@ class CommentForm(FlaskForm):
         }
         data["form_token"] = self.form_token.data or None
         data["homepage"] = self.homepage.data or ""
+        data["lang"] = messages.language(self.lang.data)
         for name in ("notify_replies", "notify_all"):
             if getattr(self, name).data:
                 data[name] = True

@@ -14,6 +14,7 @@ from typing import Any
 from limits import RateLimitItem, parse_many
 
 from .errors import RateLimited
+from .messages import ERRORS
 
 SCOPE = "debatebox-post"
 
@@ -35,7 +36,4 @@ class PostLimiter:
             if not strategy.hit(item, self.scope, address):
                 reset_at, _remaining = strategy.get_window_stats(item, self.scope, address)
                 wait = max(1, int(reset_at - time.time()) + 1)
-                raise RateLimited(
-                    f"You are posting too fast ({item}). Please wait {wait} seconds.",
-                    retry_after=wait,
-                )
+                raise RateLimited(ERRORS["rate_limited"].format(wait=wait), retry_after=wait)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from . import bans, spam
 from .akismet import AkismetClient, AkismetComment, AkismetUnavailable
 from .errors import Conflict, Forbidden
+from .messages import ERRORS
 from .models import Comment, Thread, utcnow
 from .state import DebateBoxState
 from .tokens import TokenExpired, TokenInvalid
@@ -169,25 +170,17 @@ def screen(
 def bot_checks(state: DebateBoxState, new: NewComment) -> None:
     """The honeypot is empty and the signed form token is neither too young nor too old."""
     if new.honeypot:
-        raise Forbidden("Your comment could not be accepted.", code="bot_check")
+        raise Forbidden(ERRORS["bot_check"], code="bot_check")
     if not new.form_token:
-        raise Forbidden(
-            "The form token is missing. Please reload the page.", code="form_token_missing"
-        )
+        raise Forbidden(ERRORS["form_token_missing"], code="form_token_missing")
     try:
         age = state.signer.form_age(new.form_token, max_age=state.settings.form_max_age)
     except TokenExpired as error:
-        raise Forbidden(
-            "This form has expired. Please reload the page and post again.", code="form_expired"
-        ) from error
+        raise Forbidden(ERRORS["form_expired"], code="form_expired") from error
     except TokenInvalid as error:
-        raise Forbidden(
-            "The form token is not valid. Please reload the page.", code="form_token_invalid"
-        ) from error
+        raise Forbidden(ERRORS["form_token_invalid"], code="form_token_invalid") from error
     if age < state.settings.min_fill_seconds:
-        raise Forbidden(
-            "That was quick! Please take a few seconds and post again.", code="too_fast"
-        )
+        raise Forbidden(ERRORS["too_fast"], code="too_fast")
 
 
 def refuse_rejected(screened: Screening) -> None:
@@ -196,8 +189,8 @@ def refuse_rejected(screened: Screening) -> None:
     if screened.action != "reject":
         return
     if any(v.action == "reject" and v.check == "duplicate" for v in screened.verdicts):
-        raise Conflict("You posted this text already.", code="duplicate")
-    raise Forbidden("Your comment could not be accepted.", code="rejected")
+        raise Conflict(ERRORS["duplicate"], code="duplicate")
+    raise Forbidden(ERRORS["rejected"], code="rejected")
 
 
 def _duplicate(session: Session, new: NewComment, thread: Thread, window: int) -> str:

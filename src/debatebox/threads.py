@@ -131,6 +131,16 @@ def page(
     return Page(nested, str(numbers[-1]) if more else None)
 
 
+def root_number(session: Session, thread_id: int, comment_id: int) -> int | None:
+    """The number of the top-level comment whose branch holds public ``comment_id``."""
+    found = session.execute(
+        sa.select(Comment.number).where(
+            Comment.id == comment_id, Comment.thread_id == thread_id, Comment.status.in_(PUBLIC)
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
 def page_of(
     session: Session,
     settings: Settings,

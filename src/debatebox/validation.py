@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import BadRequest, ValidationError
+from .messages import ERRORS, Problem
 from .urls import normalize_website
 
 #: Fields a client may send when posting; anything else is refused.
@@ -104,20 +105,25 @@ def _text(
     label: str,
     multiline: bool = False,
 ) -> str:
+    """``data[name]`` as normalised text; a problem goes to ``errors`` under ``name``.
+
+    ``label`` is the widget's word for the field (``name``, ``comment``, …) so that the
+    problem can be said in the reader's language, or an English label.
+    """
     value = data.get(name)
     if value is None:
         value = ""
     if not isinstance(value, str):
-        errors[name] = f"{label} must be text."
+        errors[name] = Problem("not_text", label=label)
         return ""
     value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
     value = value.strip() if not multiline else value.strip("\n ").rstrip()
     if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
-        errors[name] = f"{label} contains characters that are not allowed."
+        errors[name] = Problem("bad_characters", label=label)
     elif required and not value:
-        errors[name] = f"{label} is required."
+        errors[name] = Problem("required", label=label)
     elif len(value) > max_length:
-        errors[name] = f"{label} must be at most {max_length:,} characters."
+        errors[name] = Problem("too_long", label=label, max=max_length)
     return value
 
 
@@ -173,25 +179,25 @@ def parse(settings: Settings, data: Any) -> NewComment:
     s = settings
     errors: dict[str, str] = {}
     key, title, url = _page(s, data, errors)
-    name = _text(data, "name", errors, required=True, max_length=s.max_name_length, label="Name")
-    email = _text(data, "email", errors, required=s.require_email, max_length=254, label="Email")
-    website = _text(data, "website", errors, required=False, max_length=500, label="Website")
+    name = _text(data, "name", errors, required=True, max_length=s.max_name_length, label="name")
+    email = _text(data, "email", errors, required=s.require_email, max_length=254, label="email")
+    website = _text(data, "website", errors, required=False, max_length=500, label="website")
     body = _text(
         data,
         "body",
         errors,
         required=True,
         max_length=s.max_body_length,
-        label="Comment",
+        label="comment",
         multiline=True,
     )
     if email and "email" not in errors and not _EMAIL.match(email):
-        errors["email"] = "Email does not look like an email address."
+        errors["email"] = Problem("email")
     if website and "website" not in errors:
         try:
             website = normalize_website(website)
         except ValueError as error:
-            errors["website"] = str(error)
+            errors["website"] = Problem("website_too_long" if "long" in str(error) else "website")
     parent = data.get("parent")
     if parent is not None and (
         isinstance(parent, bool) or not isinstance(parent, int) or not 0 < parent < 2**31
@@ -206,7 +212,7 @@ def parse(settings: Settings, data: Any) -> NewComment:
     notify_replies = _flag(data, "notify_replies", errors)
     notify_all = _flag(data, "notify_all", errors)
     if (notify_replies or notify_all) and not email and "email" not in errors:
-        errors["email"] = "Email is required to be notified."
+        errors["email"] = Problem("email_to_notify")
     lang = _lang(data, errors)
     if errors:
         raise ValidationError(_summary(errors), fields=errors)
@@ -232,9 +238,9 @@ def parse_subscription(settings: Settings, data: Any) -> NewSubscription:
     allowlist(data, SUBSCRIBE_FIELDS)
     errors: dict[str, str] = {}
     key, title, url = _page(settings, data, errors)
-    email = _text(data, "email", errors, required=True, max_length=254, label="Email")
+    email = _text(data, "email", errors, required=True, max_length=254, label="email")
     if email and "email" not in errors and not _EMAIL.match(email):
-        errors["email"] = "Email does not look like an email address."
+        errors["email"] = Problem("email")
     mode = data.get("mode") or "instant"
     if mode not in MODES:
         errors["mode"] = "Mode must be instant or digest."
@@ -250,7 +256,7 @@ def parse_subscription(settings: Settings, data: Any) -> NewSubscription:
 
 
 def _summary(errors: dict[str, str]) -> str:
-    return next(iter(errors.values())) if len(errors) == 1 else "Please correct the marked fields."
+    return next(iter(errors.values())) if len(errors) == 1 else ERRORS["invalid"]
 
 
 def check_page_url(url: str, page_origins: tuple[str, ...] | None) -> None:
@@ -282,7 +288,7 @@ def parse_edit(settings: Settings, data: Any) -> str:
         errors,
         required=True,
         max_length=settings.max_body_length,
-        label="Comment",
+        label="comment",
         multiline=True,
     )
     if errors:

@@ -19,7 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
-from . import avatars, comments, threads
+from . import avatars, comments, messages, threads
 from .errors import DebateBoxError
 from .forms import CommentForm
 from .web import client_ip, get_state, origin_allowed, own_origin, session, shaper
@@ -30,6 +30,10 @@ _DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
 #: Query parameters the server-rendered thread reads on the host page.
 REPLY_PARAM = "debatebox_reply"
 HELD_PARAM = "debatebox_held"
+#: The page of the thread to show: top-level comments after this number (its cursor).
+AFTER_PARAM = "debatebox_after"
+#: A comment the reader was sent back to: its page is shown.
+SHOW_PARAM = "debatebox_comment"
 
 
 @views.get("/avatar/<digest>.svg")
@@ -43,18 +47,32 @@ def avatar(digest: str) -> Response:
     return response
 
 
-def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup:
-    """The first page of thread ``key`` as HTML, with a comment form that needs no script.
+def thread_html(
+    key: str, *, title: str = "", sort: str | None = None, lang: str | None = None
+) -> Markup:
+    """A page of thread ``key`` as HTML, with a comment form that needs no script.
 
     Exposed to Jinja as ``debatebox.thread(key)``; readers without JavaScript and search
-    engines see the comments, and ``embed.js`` takes over where it runs.
+    engines see the comments, and ``embed.js`` takes over where it runs. ``lang`` is the
+    page's language (English when not given or not spoken). The page shown is the first,
+    or the one a "Load more comments" link names, or the one that holds the comment a
+    reader was just sent back to.
     """
     state = get_state()
     s = state.settings
     db = session()
     info = threads.find(db, key, s.close_after_days)
-    page = threads.page_of(db, s, info, sort=sort or s.default_sort, limit=s.page_size, cursor=None)
+    sort = sort if sort in ("oldest", "newest") else s.default_sort
+    lang = messages.language(lang)
+    cursor = _cursor(request.args.get(AFTER_PARAM))
+    page = threads.page_of(db, s, info, sort=sort, limit=s.page_size, cursor=cursor)
     nodes = [shaper().node(node) for node in page.roots]
+    shown = request.args.get(SHOW_PARAM, "")
+    if info and shown and _find(nodes, shown) is None:
+        cursor = _cursor_showing(db, info.id, shown, sort)
+        if cursor is not None:
+            page = threads.page_of(db, s, info, sort=sort, limit=s.page_size, cursor=cursor)
+            nodes = [shaper().node(node) for node in page.roots]
     title = title or (info.title if info else "")
     here = _without_our_params(request.full_path if request.query_string else request.path)
     form = CommentForm(
@@ -65,28 +83,56 @@ def thread_html(key: str, *, title: str = "", sort: str | None = None) -> Markup
         next=here,
         form_token=state.signer.form_token(),
         parent=request.args.get(REPLY_PARAM, ""),
+        lang=lang,
     )
     replying_to = _find(nodes, form.parent.data)
     if replying_to is None:
         form.parent.data = ""
+    page_url = _with_param(here, AFTER_PARAM, str(cursor)) if cursor is not None else here
     context: dict[str, Any] = {
         "key": key,
         "title": title,
+        "lang": lang,
+        "t": messages.translator(lang),
+        "w": messages.widget_words(lang),
         "count": info.count if info else 0,
         "closed": bool(info and info.closed),
         "comments": nodes,
-        "more": page.next_cursor is not None,
+        "more_url": (
+            _with_param(here, AFTER_PARAM, page.next_cursor) + "#debatebox-comments"
+            if page.next_cursor is not None
+            else None
+        ),
+        "first_url": here + "#debatebox-comments" if cursor is not None else None,
         "form": form,
         "replying_to": replying_to,
         "held": request.args.get(HELD_PARAM) is not None,
         "reply_url": lambda comment_id: (
-            _with_param(here, REPLY_PARAM, str(comment_id)) + "#debatebox-form"
+            _with_param(page_url, REPLY_PARAM, str(comment_id)) + "#debatebox-form"
         ),
-        "cancel_url": here + "#debatebox-form",
+        "cancel_url": page_url + "#debatebox-form",
         "subscriptions": bool(s.smtp_url),
         "privacy": _privacy(),
     }
     return Markup(render_template("debatebox/thread.html", **context))  # noqa: S704
+
+
+def _cursor(value: str | None) -> int | None:
+    """The page a "Load more comments" link names; a broken one means the first page."""
+    try:
+        return threads.parse_cursor(value)
+    except DebateBoxError:
+        return None
+
+
+def _cursor_showing(db: Any, thread_id: int, comment_id: str, sort: str) -> int | None:
+    """The cursor of a page that starts with the branch holding ``comment_id``."""
+    if not (comment_id.isascii() and comment_id.isdigit()) or len(comment_id) > 10:
+        return None
+    number = threads.root_number(db, thread_id, int(comment_id))
+    if number is None:
+        return None
+    return number + 1 if sort == "newest" else number - 1
 
 
 def script_tag() -> Markup:
@@ -102,7 +148,7 @@ def post_form() -> ResponseReturnValue:
     form = CommentForm()
     back = form.next.data if _is_local(form.next.data) else "/"
     if not form.validate_on_submit():
-        message = "This form has expired. Please post your comment again."
+        message = messages.translator(form.lang.data)("expired_post_again")
         return _form_error(form, message, {}), 400
     client = comments.Client(
         address=client_ip(),
@@ -115,20 +161,26 @@ def post_form() -> ResponseReturnValue:
     try:
         posted = comments.post(state, session(), form.comment_data(), client)
     except DebateBoxError as error:
-        response = make_response(_form_error(form, error.message, error.fields), error.status)
+        message, fields = messages.said(form.lang.data, error)
+        response = make_response(_form_error(form, message, fields), error.status)
         if error.retry_after:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
     if posted.published:
-        return redirect(f"{back}#comment-{posted.comment.id}", 303)
+        shown = _with_param(back, SHOW_PARAM, str(posted.comment.id))
+        return redirect(f"{shown}#comment-{posted.comment.id}", 303)
     return redirect(_with_param(back, HELD_PARAM, "1") + "#debatebox-form", 303)
 
 
 def _form_error(form: CommentForm, message: str, fields: dict[str, str]) -> str:
     """A small page with the problem and the reader's text, ready to post again."""
     form.form_token.data = form.form_token.data or get_state().signer.form_token()
+    lang = messages.language(form.lang.data)
     return render_template(
         "debatebox/form_error.html",
+        lang=lang,
+        t=messages.translator(lang),
+        w=messages.widget_words(lang),
         form=form,
         message=message,
         fields=fields,
@@ -166,7 +218,7 @@ def _without_our_params(url: str) -> str:
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k not in (REPLY_PARAM, HELD_PARAM)
+        if k not in (REPLY_PARAM, HELD_PARAM, AFTER_PARAM, SHOW_PARAM)
     ]
     return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
 

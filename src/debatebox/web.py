@@ -13,6 +13,7 @@ from wtforms import ValidationError as CsrfInvalid
 
 from . import serialize
 from .errors import BadRequest, DebateBoxError, Forbidden
+from .messages import best_language, said
 from .net import client_address
 from .state import DebateBoxState
 
@@ -56,8 +57,12 @@ def json_response(
 
 
 def error_response(error: DebateBoxError) -> Response:
+    """``error`` as JSON, its message and field problems in the language the request
+    accepts (the widget sends its page's language in ``Accept-Language``)."""
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-    response = json_response(error.to_dict(), error.status, headers)
+    message, fields = said(best_language(request.headers.get("Accept-Language")), error)
+    payload = {"error": error.code, "message": message, "fields": fields}
+    response = json_response(payload, error.status, headers)
     response.headers["Cache-Control"] = "no-store"
     return response
 

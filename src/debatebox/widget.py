@@ -2,8 +2,10 @@
 
 The script is one dependency-free file. Its stylesheet is kept beside it as
 ``embed.css`` and inlined into the script when it is first served, so the widget styles
-its shadow root without a second request. Both are served without their comments and
-the white space that means nothing (:func:`compact_script`, :func:`compact_css`): no
+its shadow root without a second request; so are its English strings, kept in
+``i18n/en.json`` beside the other languages (the no-JavaScript thread reads them too).
+Script and stylesheet are served without their comments and the white space that means
+nothing (:func:`compact_script`, :func:`compact_css`): no
 build step, and about 16% less to download gzipped. The result has a strong ETag;
 fetched with ``?v=<etag>`` (the URL the Jinja helper prints) it may be cached for a year.
 """
@@ -15,6 +17,7 @@ import hashlib
 import json
 import re
 from importlib import resources
+from typing import Any
 
 import rjsmin
 from flask import Blueprint, Response, abort, current_app, request
@@ -28,11 +31,14 @@ widget = Blueprint("debatebox_widget", __name__)
 CSS_PLACEHOLDER = '"__DEBATEBOX_CSS__"'
 #: Placeholder replaced by the package version (``DebateBox.version`` in the page).
 VERSION_PLACEHOLDER = '"__DEBATEBOX_VERSION__"'
+#: Placeholder replaced by the English strings of ``i18n/en.json`` as an object literal.
+EN_PLACEHOLDER = '"__DEBATEBOX_EN__"'
 #: Seconds an unversioned ``embed.js`` may be used before it is revalidated.
 SHORT_MAX_AGE = 300
 LONG_MAX_AGE = 365 * 24 * 60 * 60
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_NAME = re.compile(r"^[A-Za-z_$][\w$]*$")
 
 
 def compact_script(text: str) -> str:
@@ -50,6 +56,18 @@ def compact_css(text: str) -> str:
     return re.sub(r"(?<=[{};,])\n", "", "\n".join(line for line in lines if line))
 
 
+def object_literal(value: dict[str, Any]) -> str:
+    """``value`` (strings and objects of strings) as a compact JavaScript object literal:
+    JSON, but keys that are plain names go unquoted."""
+    items = (
+        (key if _NAME.match(key) else json.dumps(key))
+        + ":"
+        + (object_literal(item) if isinstance(item, dict) else json.dumps(item, ensure_ascii=False))
+        for key, item in value.items()
+    )
+    return "{" + ",".join(items) + "}"
+
+
 def _static(name: str) -> str:
     return (resources.files("debatebox") / "static" / name).read_text(encoding="utf-8")
 
@@ -60,6 +78,7 @@ def _built_script() -> tuple[bytes, str]:
         compact_script(_static("embed.js"))
         .replace(CSS_PLACEHOLDER, json.dumps(compact_css(_static("embed.css"))))
         .replace(VERSION_PLACEHOLDER, json.dumps(__version__))
+        .replace(EN_PLACEHOLDER, object_literal(json.loads(_static("i18n/en.json"))))
     )
     data = script.encode("utf-8")
     return data, hashlib.sha256(data).hexdigest()[:20]
@@ -92,7 +111,7 @@ def embed_js() -> BaseResponse:
 
 @widget.get("/i18n/<language>.json")
 def catalog(language: str) -> BaseResponse:
-    """The widget's strings in ``language`` (English is built into the script)."""
+    """The widget's strings in ``language`` (English is also built into the script)."""
     if not _LANGUAGE.match(language):
         abort(404)
     try:

@@ -6,75 +6,9 @@ if (window.DebateBox) return;
 const CSS = "__DEBATEBOX_CSS__";
 const VERSION = "__DEBATEBOX_VERSION__";
 
-// English strings; catalogs in i18n/<lang>.json use the same keys (plurals by Intl.PluralRules).
-const EN = {
-  comments: { one: "{n} comment", other: "{n} comments" },
-  loading: "Loading comments…",
-  load_failed: "Comments could not be loaded.",
-  retry: "Try again",
-  empty: "No comments yet.",
-  sort: "Sort order",
-  oldest: "Oldest first",
-  newest: "Newest first",
-  load_more: "Load more comments",
-  loaded: { one: "{n} more comment loaded.", other: "{n} more comments loaded." },
-  reply: "Reply",
-  replying_to: "Replying to {name}",
-  cancel: "Cancel",
-  edit: "Edit",
-  edit_text: "Edit your text",
-  save: "Save",
-  delete: "Delete",
-  confirm_delete: "Delete this comment?",
-  yes_delete: "Yes, delete",
-  deleted: "Comment deleted",
-  edited: "edited",
-  pending: "awaiting moderation",
-  in_reply_to: "in reply to {name}, #{label}",
-  deleted_author: "a deleted comment",
-  hide_replies: "Hide replies",
-  show_replies: { one: "Show {n} reply", other: "Show {n} replies" },
-  name: "Name",
-  email: "Email",
-  website: "Website",
-  comment: "Comment",
-  optional: "(optional)",
-  email_note: "Your email will not be published.",
-  markdown: "Markdown works: *italic*, **bold**, [link](https://…), > quote, `code`.",
-  preview: "Preview",
-  preview_empty: "Nothing to preview yet.",
-  post: "Post comment",
-  notify_replies: "Notify me of replies to my comment",
-  notify_all: "Notify me of all new comments on this page",
-  sub_title: "Subscribe without commenting",
-  subscribe: "Subscribe",
-  sub_pending: "Please check your inbox: click the link in our email to confirm.",
-  sub_active: "You are subscribed: new comments will come by email.",
-  closed: "This discussion is closed for new comments.",
-  published: "Your comment was published.",
-  held: "Your comment is awaiting moderation; until it is approved, only you can see it.",
-  saved: "Your changes were saved.",
-  removed: "Your comment was deleted.",
-  report: "Report",
-  report_why: "Why are you reporting this comment?",
-  r_spam: "Spam",
-  r_abuse: "Abuse",
-  "r_off-topic": "Off-topic",
-  r_other: "Other",
-  reported: "Thank you. A moderator will look at this comment.",
-  err_invalid: "Please correct the marked fields.",
-  err_network: "Cannot reach the comment server. Your text is kept; please try again.",
-  err_server: "The comment server has a problem. Your text is kept; please try again soon.",
-  err_rate_limited: {
-    one: "You are posting too fast. Please wait {n} second.",
-    other: "You are posting too fast. Please wait {n} seconds.",
-  },
-  err_thread_closed: "This discussion is closed for new comments.",
-  err_edit_window_over: "The time for changing this comment is over.",
-  err_deleted: "This comment was already deleted.",
-  err_bad_token: "This comment can no longer be changed from this browser.",
-  err_origin_not_allowed: "This site is not allowed to post comments here.",
-};
+// English strings, from i18n/en.json at serve time; catalogs in i18n/<lang>.json use the
+// same keys (plurals by Intl.PluralRules).
+const EN = "__DEBATEBOX_EN__";
 
 const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
 const BASE = script ? script.src.replace(/\/embed\.js([?#].*)?$/, "") : "";
@@ -594,7 +528,9 @@ function create(el, opts) {
   // Checkboxes stay out of inputs (drafts, errors): their state is read at posting.
   const checks = {};
   const check = (n) => h("label", null, (checks[n] = h("input", { type: "checkbox", name: n })), " ", t(n));
-  const reader = () => (load("reader") ? { "X-Debatebox-Reader": load("reader") } : {});
+  // Headers of a reader's own requests: the page's language, for the server's messages
+  // (Accept-Language is a CORS-safelisted header), and the reader token if there is one.
+  const reader = (x) => ((x = { "Accept-Language": lang }), load("reader") && (x["X-Debatebox-Reader"] = load("reader")), x);
 
   function makeSub() {
     const fid = id + "-sub";
@@ -831,7 +767,7 @@ function create(el, opts) {
     const mine = token(cid);
     const ta = ef.querySelector("textarea");
     ef.setAttribute("aria-busy", "true");
-    const r = await api("comments/" + cid, "PATCH", { body: ta.value }, { "X-Debatebox-Token": mine ? mine.tok : "" });
+    const r = await api("comments/" + cid, "PATCH", { body: ta.value }, { "X-Debatebox-Token": mine ? mine.tok : "", "Accept-Language": lang });
     ef.removeAttribute("aria-busy");
     if (r.s == 200) {
       const c = Object.assign(r.d.comment, { reply_to: byId.get(cid).reply_to });
@@ -851,7 +787,7 @@ function create(el, opts) {
   async function remove(li) {
     const cid = idOf(li);
     const mine = token(cid);
-    const r = await api("comments/" + cid, "DELETE", null, { "X-Debatebox-Token": mine ? mine.tok : "" });
+    const r = await api("comments/" + cid, "DELETE", null, { "X-Debatebox-Token": mine ? mine.tok : "", "Accept-Language": lang });
     const c = byId.get(cid);
     if (r.s != 200) {
       expire(cid, r);
