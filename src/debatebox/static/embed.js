@@ -791,7 +791,10 @@ function create(el, opts) {
     const c = byId.get(cid);
     if (r.s != 200) {
       expire(cid, r);
-      actions(li).append(h("p", { class: "db-msg", role: "alert" }, errText(r)));
+      // The buttons are rebuilt: the message takes the focus the pressed one had.
+      const m = h("p", { class: "db-msg", role: "alert", tabindex: "-1" }, errText(r));
+      actions(li).append(m);
+      m.focus();
       return;
     }
     owns = owns.filter((m) => m.id != cid);
