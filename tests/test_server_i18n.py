@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
-from flask.testing import FlaskClient
 
 from debatebox import messages
 from debatebox.messages import ERRORS, FIELDS, Problem, number, plural_category
 from support import Api
-from test_forms import form_fields
+from test_forms import form_fields, submit
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "debatebox"
 
@@ -29,12 +28,6 @@ def site_in(make_app: Any, lang: str, **config: Any) -> Flask:
         )
 
     return app
-
-
-def submit(client: FlaskClient, page: str, **fields: str) -> Any:
-    html = client.get(page).get_data(as_text=True)
-    data = form_fields(html) | {"name": "Ann", "email": "ann@example.org", "body": "Hi"} | fields
-    return client.post("/debatebox/form/comments", data=data)
 
 
 def text_of(html: str) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string, request
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from test_widget import seed as seed_comment
+from test_widget import stored
 
 from debatebox import DebateBox, migrate
 from support import BASE_CONFIG
@@ -124,37 +126,7 @@ def reader(browser: Browser) -> Iterator[Page]:
 
 def seed(site: Site, key: str, body: str, *, name: str = "Marta", parent: int | None = None) -> int:
     """Post a comment through the JSON API as a server-side client; its id."""
-    client = site.app.test_client()
-    token = client.get("/debatebox/api/config").get_json()["form_token"]
-    data: dict[str, Any] = {
-        "thread": key,
-        "title": TITLE,
-        "name": name,
-        "email": f"{name.lower()}@example.org",
-        "body": body,
-        "form_token": token,
-    }
-    if parent is not None:
-        data["parent"] = parent
-    answer = client.post("/debatebox/api/comments", json=data)
-    assert answer.status_code == 201, answer.get_json()
-    return int(answer.get_json()["comment"]["id"])
-
-
-def stored(site: Site, key: str) -> list[dict[str, Any]]:
-    """Every published comment of a thread, flattened, as the API lists them."""
-    listed = site.app.test_client().get(
-        "/debatebox/api/comments", query_string={"thread": key, "limit": 100}
-    )
-    found: list[dict[str, Any]] = []
-
-    def walk(items: list[dict[str, Any]]) -> None:
-        for item in items:
-            found.append(item)
-            walk(item["replies"])
-
-    walk(listed.get_json()["comments"])
-    return found
+    return int(seed_comment(site, key, body, name=name, parent=parent)["comment"]["id"])
 
 
 def write(page: Page, body: str, name: str = "Ann", email: str = "ann@example.org") -> None:

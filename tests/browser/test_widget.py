@@ -609,21 +609,27 @@ STILL_MINE = """() => { for (const k of Object.keys(localStorage)) if (k.endsWit
   localStorage[k] = JSON.stringify(v); } }"""
 
 
-def test_edit_refused_after_the_window(
-    page: Page, host: HostSite, make_comment_server: Callable[..., CommentServer]
-) -> None:
-    server = make_comment_server(DEBATEBOX_EDIT_WINDOW=2)
+def past_the_window(page: Page, host: HostSite, server: CommentServer, text: str) -> str:
+    """Post ``text`` with a 2-second edit window, see Edit and Delete go when it ends,
+    then make the device believe it still runs and reload; the thread's key."""
     key = new_key()
     open_thread(page, host, server, key)
-    post(page, "Quick one")
-    mine = comment(page, "Quick one")
+    post(page, text)
+    mine = comment(page, text)
     expect(mine.get_by_role("button", name="Edit")).to_be_visible()
-    # The buttons go away when the window ends.
     expect(mine.get_by_role("button", name="Edit")).to_have_count(0, timeout=6000)
     expect(mine.get_by_role("button", name="Delete")).to_have_count(0)
     # A device whose clock says the window still runs: the server refuses with 410.
     page.evaluate(STILL_MINE)
     page.reload()
+    return key
+
+
+def test_edit_refused_after_the_window(
+    page: Page, host: HostSite, make_comment_server: Callable[..., CommentServer]
+) -> None:
+    server = make_comment_server(DEBATEBOX_EDIT_WINDOW=2)
+    key = past_the_window(page, host, server, "Quick one")
     mine = comment(page, "Quick one")
     mine.get_by_role("button", name="Edit").click()
     page.get_by_label("Edit your text").fill("Too late")
@@ -640,14 +646,7 @@ def test_delete_refused_after_the_window(
     page: Page, host: HostSite, make_comment_server: Callable[..., CommentServer]
 ) -> None:
     server = make_comment_server(DEBATEBOX_EDIT_WINDOW=2)
-    key = new_key()
-    open_thread(page, host, server, key)
-    post(page, "Here to stay")
-    mine = comment(page, "Here to stay")
-    expect(mine.get_by_role("button", name="Delete")).to_be_visible()
-    expect(mine.get_by_role("button", name="Delete")).to_have_count(0, timeout=6000)
-    page.evaluate(STILL_MINE)
-    page.reload()
+    key = past_the_window(page, host, server, "Here to stay")
     mine = comment(page, "Here to stay")
     mine.get_by_role("button", name="Delete").click()
     mine.get_by_role("button", name="Yes, delete").click()
