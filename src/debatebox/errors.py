@@ -1,7 +1,8 @@
 """Errors the services raise; the web edges turn them into HTTP responses.
 
-Each error carries a stable machine-readable ``code``, a human ``message`` the widget
-shows as it is, optional per-field messages and the HTTP ``status`` that fits.
+Each error carries a stable machine-readable ``code``, a human ``message`` in English
+(the web edges give it in the reader's language, see :func:`debatebox.messages.said`),
+optional per-field messages and the HTTP ``status`` that fits.
 """
 
 from __future__ import annotations
@@ -32,9 +33,6 @@ class DebateBoxError(Exception):
         """This error with another HTTP status (for the few that have no class)."""
         self.status = status
         return self
-
-    def to_dict(self) -> dict[str, object]:
-        return {"error": self.code, "message": self.message, "fields": self.fields}
 
 
 class BadRequest(DebateBoxError):

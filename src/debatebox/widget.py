@@ -5,8 +5,8 @@ The script is one dependency-free file. Its stylesheet is kept beside it as
 its shadow root without a second request; so are its English strings, kept in
 ``i18n/en.json`` beside the other languages (the no-JavaScript thread reads them too).
 Script and stylesheet are served without their comments and the white space that means
-nothing (:func:`compact_script`, :func:`compact_css`): no
-build step, and about 16% less to download gzipped. The result has a strong ETag;
+nothing (:func:`compact_script`, :func:`compact_css`): no build step, and about 16% less
+to download gzipped. The result has a strong ETag;
 fetched with ``?v=<etag>`` (the URL the Jinja helper prints) it may be cached for a year.
 """
 
