@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string, request
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from test_quality import AXE, describe
 from test_widget import seed as seed_comment
 from test_widget import stored
 
@@ -429,3 +430,38 @@ def test_rendered_thread_stays_usable_when_the_api_cannot_be_reached(
     mine = landed_on_new_comment(page, url)
     expect(page.locator(f"#comment-{mine} .debatebox-body")).to_have_text("Posted the old way.")
     expect(heading).to_have_text("2 comments")
+
+
+def test_rendered_thread_and_error_page_pass_the_accessibility_check(
+    page: Page, site: Site
+) -> None:
+    """axe-core on what a reader without the widget sees: a reply form open on the
+    thread, then the page a refused comment lands on."""
+    assert AXE.is_file(), "axe-core is missing: run `npm ci --prefix tests/browser`"
+    key = new_key()
+    first = seed(site, key, "Footfall is what sells.")
+    seed(site, key, "Not without buses.", name="Jonas", parent=first)
+    page.route("**/embed.js*", lambda route: route.abort())  # the markup as sent
+    page.goto(f"{site.url(key)}?debatebox_reply={first}#debatebox-form")
+    expect(page.locator("#debatebox-form h3")).to_have_text("Reply to Marta, #1")
+    assert_accessible(page, "the thread with a reply form")
+    write(page, "Fine by me.", email="ann@localhost")  # the server refuses the address
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page, "the error page")
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+             const r = await axe.run(document);
+             return { checked: r.passes.length,
+                      violations: r.violations.map((v) => ({ id: v.id, impact: v.impact,
+                        help: v.help, url: v.helpUrl, nodes: v.nodes.map((n) => ({
+                          target: n.target, html: n.html, summary: n.failureSummary })) })) };
+           }"""
+    )
+    assert result["checked"] > 10, f"axe-core checked almost nothing on {what}"
+    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"serious or critical violations on {what}:\n" + describe(bad)
