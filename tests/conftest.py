@@ -127,22 +127,29 @@ def empty_db_url(db_kind: str, tmp_path: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_app(db_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]:
+def made_apps() -> Iterator[list[Flask]]:
+    """The apps a test built (append them): their connection pools close after it."""
+    made: list[Flask] = []
+    yield made
+    for app in made:
+        app.extensions["debatebox"].engine.dispose()
+
+
+@pytest.fixture
+def make_app(db_url: str, tmp_path: Any, made_apps: list[Flask]) -> Callable[..., Flask]:
     """Build an app on the test database with extra config: ``make_app(DEBATEBOX_X=…)``;
     ``policy`` and ``admin_check`` go to :class:`DebateBox` as a host would pass them."""
-    made: list[Flask] = []
 
     def factory(*, policy: Any = None, admin_check: Any = None, **config: Any) -> Flask:
-        app = Flask(f"host{len(made)}", instance_path=str(tmp_path / f"instance{len(made)}"))
+        n = len(made_apps)
+        app = Flask(f"host{n}", instance_path=str(tmp_path / f"instance{n}"))
         app.config.update(BASE_CONFIG, DEBATEBOX_DATABASE_URL=db_url)
         app.config.update(config)
         DebateBox(app, policy=policy, admin_check=admin_check)
-        made.append(app)
+        made_apps.append(app)
         return app
 
-    yield factory
-    for app in made:
-        app.extensions["debatebox"].engine.dispose()
+    return factory
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -66,9 +66,7 @@ def mod(host: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def make_standalone(db_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]:
-    made: list[Flask] = []
-
+def make_standalone(db_url: str, tmp_path: Any, made_apps: list[Flask]) -> Callable[..., Flask]:
     def factory(**config: Any) -> Flask:
         settings = {
             **BASE_CONFIG,
@@ -77,13 +75,12 @@ def make_standalone(db_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]
             "SESSION_COOKIE_SECURE": False,
             **config,
         }
-        app = create_app(settings, instance_path=str(tmp_path / f"standalone{len(made)}"))
-        made.append(app)
+        n = len(made_apps)
+        app = create_app(settings, instance_path=str(tmp_path / f"standalone{n}"))
+        made_apps.append(app)
         return app
 
-    yield factory
-    for app in made:
-        app.extensions["debatebox"].engine.dispose()
+    return factory
 
 
 @pytest.fixture
