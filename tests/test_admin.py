@@ -16,11 +16,11 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 from werkzeug.security import check_password_hash
 
-from debatebox import DebateBox, admins, bans
+from debatebox import DebateBox, admins, bans, ratelimit
 from debatebox.admin_access import accounts
 from debatebox.cli import main as cli_main
 from debatebox.errors import Conflict, ValidationError
-from debatebox.models import Admin, AuditEntry, Comment, Report, Thread
+from debatebox.models import Admin, AuditEntry, Ban, Comment, Report, Thread
 from debatebox.standalone import create_app
 from support import BASE_CONFIG, Api, count_queries, snapshot
 
@@ -292,7 +292,7 @@ def test_login_needs_csrf(standalone: Flask) -> None:
 
 def test_login_is_rate_limited_per_address(standalone: Flask) -> None:
     client = standalone.test_client()
-    for _ in range(admins.LoginLimiter("memory://").item.amount):
+    for _ in range(ratelimit.LoginLimiter("memory://").item.amount):
         assert login(client, password="guess guess guess").status_code == 401
     limited = login(client)  # the right password, refused while limited
     assert limited.status_code == 429
@@ -752,6 +752,56 @@ def test_bad_ban_requests_are_refused(host: Flask, mod: FlaskClient) -> None:
     assert snapshot(host) == before
 
 
+def test_a_ban_from_the_comment_page_reads_only_the_author(host: Flask, mod: FlaskClient) -> None:
+    [comment_id] = held(host)
+    page = mod.get(f"{ADMIN}/comments/{comment_id}")
+    with count_queries(state_of(host).engine) as statements:
+        answer = mod.post(
+            f"{ADMIN}/comments/{comment_id}/ban", data={"csrf_token": csrf(page), "kind": "ip"}
+        )
+    assert answer.status_code == 303
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1 and "debatebox_report" not in reads[0], reads
+    missing = mod.post(
+        f"{ADMIN}/comments/999999/ban", data={"csrf_token": csrf(page), "kind": "ip"}
+    )
+    assert missing.status_code == 404
+
+
+def test_a_long_moderator_name_is_cut_to_fit_the_audit_log(
+    make_host: Callable[..., Flask],
+) -> None:
+    name = ("Modératrice en chef " * 8)[:150]  # a host's check may answer any name
+    host = make_host(check=lambda: name)
+    client = host.test_client()
+    [comment_id] = held(host)
+    with state_of(host).new_session() as session:
+        thread_id = session.scalars(sa.select(Thread.id)).one()
+    page = client.get(f"{ADMIN}/bans")
+    form = {"csrf_token": csrf(page)}
+    steps = [
+        ("/bans", {"kind": "email", "value": "troll@example.org", "action": "reject"}),
+        (f"/comments/{comment_id}/decide", {"action": "approve"}),
+        (f"/comments/{comment_id}/ban", {"kind": "domain", "days": "3"}),
+        (f"/threads/{thread_id}", {"title": "Renamed"}),
+    ]
+    for path, data in steps:
+        assert client.post(f"{ADMIN}{path}", data={**form, **data}).status_code == 303, path
+    with state_of(host).new_session() as session:
+        first_ban = session.scalars(sa.select(sa.func.min(Ban.id))).one()
+        assert set(session.scalars(sa.select(Ban.created_by))) == {name[:100]}
+    lifted = client.post(f"{ADMIN}/bans/{first_ban}/lift", data=form)
+    assert lifted.status_code == 303
+    assert [entry[:4] for entry in audit(host)] == [
+        (name[:100], "ban", None, None),
+        (name[:100], "approve", comment_id, thread_id),
+        (name[:100], "ban", None, None),
+        (name[:100], "thread", None, thread_id),
+        (name[:100], "unban", None, None),
+    ]
+    assert audit(host)[-1][4] == "email troll@example.org"
+
+
 # Bans, threads, the audit log ---------------------------------------------------------
 
 
@@ -765,6 +815,13 @@ def test_bans_list_add_and_lift(host: Flask, mod: FlaskClient) -> None:
     assert added.status_code == 303
     bad = mod.post(f"{ADMIN}/bans", data={"csrf_token": csrf(page), "kind": "ip", "value": "nope"})
     assert bad.status_code == 422 and "An IP address or network" in bad.get_data(as_text=True)
+    too_long = "x" * 250 + "@example.org"  # longer than the column on every database
+    for kind, value in (("email", too_long), ("domain", too_long.replace("@", "."))):
+        data = {"csrf_token": csrf(page), "kind": kind, "value": value}
+        refused = mod.post(f"{ADMIN}/bans", data=data)
+        assert refused.status_code == 422 and "At most 254 characters." in refused.get_data(
+            as_text=True
+        )
     listing = mod.get(f"{ADMIN}/bans").get_data(as_text=True)
     assert "203.0.113.0/24" in listing and "Lift the ban on ip 203.0.113.0/24" in listing
     with state_of(host).new_session() as session:
@@ -779,6 +836,26 @@ def test_bans_list_add_and_lift(host: Flask, mod: FlaskClient) -> None:
     assert "(over)" in listing and "Lift the ban" not in listing
     assert [a[:2] for a in audit(host)] == [("Mo", "ban"), ("Mo", "unban")]
     assert mod.post(f"{ADMIN}/bans/999999/lift", data={"csrf_token": csrf(page)}).status_code == 404
+
+
+def test_pages_of_bans_and_threads_cover_every_row_once(host: Flask, mod: FlaskClient) -> None:
+    with state_of(host).new_session() as session, session.begin():
+        session.add_all(Ban(kind="email", value=f"b{n}@example.org") for n in range(60))
+        session.add_all(Thread(key=f"/t{n}", title=f"Story {n}") for n in range(60))
+    for path, pattern, older in [
+        ("/bans", r"<strong>b(\d+)@example.org</strong>", "Older bans"),
+        ("/threads", r"/t(\d+)<", "Older threads"),
+    ]:
+        seen: list[int] = []
+        params: dict[str, str] = {}
+        for _ in range(5):
+            page = mod.get(f"{ADMIN}{path}", query_string=params).get_data(as_text=True)
+            seen += [int(n) for n in re.findall(pattern, page)]
+            found = re.search(rf'href="[^"]*after=(\d+)">{older}', page)
+            if not found:
+                break
+            params = {"after": found.group(1)}
+        assert seen == list(range(59, -1, -1)), path
 
 
 def test_thread_settings(host: Flask, mod: FlaskClient) -> None:

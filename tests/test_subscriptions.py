@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from debatebox import delivery, signals, subscriptions
 from debatebox.decisions import approve
 from debatebox.messages import translator
-from debatebox.models import OutboxMessage, Subscription, Thread, utcnow
+from debatebox.models import OutboxMessage, Subscriber, Subscription, Thread, utcnow
 from mailserver import MailServer
 from support import Api, captured_signals, snapshot
 
@@ -392,6 +392,42 @@ def test_pages_need_csrf_and_get_changes_nothing(site: Flask, mail_server: MailS
         refused = client.post(link(message, kind), data={"action": "remove_all"})
         assert "Please try again" in refused.get_data(as_text=True)
     assert snapshot(site) == before
+
+
+def test_manage_page_confirms_only_its_addresses_subscriptions(
+    site: Flask, mail_server: MailServer
+) -> None:
+    ann = Api(site.test_client())
+    ann.posted(body="First.", notify_replies=True, notify_all=True)
+    send(site)
+    (confirmation,) = mail_server.wait_for(1)
+    confirm_by_mail(ann.client, confirmation.message)
+    subscribe(site.test_client())  # Bob's, pending
+    with site.extensions["debatebox"].new_session() as db:
+        bobs = db.scalars(
+            sa.select(Subscription.id)
+            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+            .where(Subscriber.email == "bob@example.org")
+        ).one()
+    manage = link(confirmation.message, "manage")
+    page = ann.client.get(manage)
+    pending = re.findall(
+        r'name="id" value="(\d+)"><button type="submit" class="plain">Confirm',
+        page.get_data(as_text=True),
+    )
+    assert len(pending) == 1
+    with captured_signals(signals.subscription_confirmed, site) as confirmed:
+        for other in (str(bobs), "9" * 20, pending[0], pending[0]):
+            answer = ann.client.post(
+                manage, data={"csrf_token": csrf(page), "action": "confirm", "id": other}
+            )
+            assert answer.status_code == 200, other
+    assert [c["email"] for c in confirmed] == ["ann@example.org"]  # once, for her own
+    assert str(confirmed[0]["subscription"].id) == pending[0]
+    with site.extensions["debatebox"].new_session() as db:
+        statuses = dict(db.execute(sa.select(Subscription.id, Subscription.status)).all())
+    assert statuses.pop(bobs) == "pending"
+    assert set(statuses.values()) == {"active"}
 
 
 def test_manage_page_removes_one_or_all(site: Flask, mail_server: MailServer) -> None:

@@ -20,8 +20,9 @@ from werkzeug.wrappers import Response
 
 from . import admin_queries, admins, bans, decisions
 from .admin_access import guard, headers, login, logout, message, moderator, render, see
-from .admin_queries import TABS, Filters
+from .admin_queries import TABS, Filters, parse_int
 from .errors import DebateBoxError, NotFound, ValidationError
+from .models import utcnow
 from .moderation import ACTIONS, ALLOWED_FROM
 from .web import get_state, session
 
@@ -39,6 +40,12 @@ _PAST = {"approve": "Approved", "reject": "Rejected", "spam": "Marked as spam", 
 
 
 # The queue ----------------------------------------------------------------------------
+
+
+def _tab(values: Any) -> str:
+    """The tab a request names (``held`` when it names none or an unknown one)."""
+    tab = values.get("tab", "held")
+    return tab if tab in TABS else "held"
 
 
 def _filters(values: Any) -> Filters:
@@ -66,21 +73,17 @@ def _queue_page(
 
 @admin_pages.get("/")
 def queue() -> Response:
-    tab = request.args.get("tab", "held")
-    tab = tab if tab in TABS else "held"
-    return _queue_page(tab, _filters(request.args), request.args.get("after"), [])
+    return _queue_page(_tab(request.args), _filters(request.args), request.args.get("after"), [])
 
 
 @admin_pages.post("/bulk")
 def bulk() -> Response:
     """One decision on every ticked comment; says what was done and what was refused."""
-    tab = request.form.get("tab", "held")
-    tab = tab if tab in TABS else "held"
-    filters = _filters(request.form)
+    tab, filters = _tab(request.form), _filters(request.form)
     action = request.form.get("action", "")
     if action not in ACTIONS:
         return message(400, "Unknown action", "Choose approve, reject, spam or delete.")
-    numbers = (_int(raw) for raw in request.form.getlist("comment"))
+    numbers = (parse_int(raw) for raw in request.form.getlist("comment"))
     ids = list(dict.fromkeys(number for number in numbers if number is not None))
     if not ids:
         return _queue_page(tab, filters, None, [("Tick at least one comment.", True)])
@@ -100,11 +103,6 @@ def bulk() -> Response:
         listed = ", ".join(f"#{comment_id}" for comment_id in done)
         notes.insert(0, (f"{_PAST[action]} {_count(len(done), 'comment')}: {listed}.", False))
     return _queue_page(tab, filters, None, notes)
-
-
-def _int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
 
 
 def _count(number: int, word: str) -> str:
@@ -163,12 +161,10 @@ def decide(comment_id: int) -> Response:
 @admin_pages.post("/comments/<int(max=2147483647):comment_id>/ban")
 def ban_author(comment_id: int) -> Response:
     """Ban the comment's email, its domain or its /24 (IPv6: /48) network."""
-    found = admin_queries.detail(session(), comment_id)
+    found = admin_queries.author(session(), comment_id)
     if found is None:
         return message(404, "Not found", "There is no such comment.")
-    targets = {
-        kind: value for kind, value, _ in _ban_targets(found.comment.email, found.comment.ip)
-    }
+    targets = {kind: value for kind, value, _ in _ban_targets(*found)}
     kind = request.form.get("kind", "")
     try:
         if kind not in targets:
@@ -182,20 +178,19 @@ def ban_author(comment_id: int) -> Response:
 def _add_ban(kind: str, value: str) -> None:
     """A ban from the submitted action, days and reason (and the given kind and value)."""
     days_text = request.form.get("days", "").strip()
-    days = _int(days_text)
+    days = parse_int(days_text)
     if days_text and (days is None or not 1 <= days <= MAX_BAN_DAYS):
         raise ValidationError(
             f"A ban lasts 1 to {MAX_BAN_DAYS} days, or leave the days empty: for ever.",
             fields={"days": "Not a number of days."},
         )
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     bans.add(
         session(),
         kind=kind,
         value=value,
         action=request.form.get("action", "hold"),
-        reason=request.form.get("reason", "").strip()[:300],
-        expires_at=now + dt.timedelta(days=days) if days else None,
+        reason=request.form.get("reason", "").strip(),
+        expires_at=utcnow() + dt.timedelta(days=days) if days else None,
         by=moderator(),
     )
 
@@ -208,8 +203,9 @@ def _bans_page(status: int = 200, notes: Any = ()) -> Response:
         "bans.html",
         status,
         page=admin_queries.ban_list(session(), cursor=request.args.get("after")),
-        is_active=admin_queries.is_active,
+        is_active=bans.is_active,
         kinds=bans.KINDS,
+        ban_actions=bans.BAN_ACTIONS,
         notes=list(notes),
     )
 

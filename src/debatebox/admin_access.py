@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from . import admins
 from .errors import RateLimited
+from .ratelimit import LoginLimiter
 from .web import client_ip, csrf_ok, get_state, session
 
 #: ``fn() -> moderator name or None``, called inside each admin request.
@@ -61,12 +62,12 @@ class AdminAccess:
 
     #: Returns the check now: ``DebateBox.admin_check`` may set it after ``init_app``.
     resolve: Callable[[], AdminCheck | None]
-    _limiter: admins.LoginLimiter | None = None
+    _limiter: LoginLimiter | None = None
 
-    def limiter(self) -> admins.LoginLimiter:
+    def limiter(self) -> LoginLimiter:
         """Failed logins per address, in ``DEBATEBOX_RATE_LIMIT_STORAGE`` (made on first use)."""
         if self._limiter is None:
-            self._limiter = admins.LoginLimiter(get_state().settings.rate_limit_storage)
+            self._limiter = LoginLimiter(get_state().settings.rate_limit_storage)
         return self._limiter
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,9 +28,11 @@ from .models import (
     Comment,
     Report,
     Thread,
-    utcnow,
 )
 from .screening import StoredVerdict, read_verdicts
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 #: The queue's tabs, in the order they are shown.
 TABS = ("held", "reported", "spam", "published", "deleted")
@@ -110,16 +112,37 @@ def _parse_time_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
         return None
 
 
-def _parse_id_cursor(cursor: str | None) -> int | None:
-    if cursor and cursor.isascii() and cursor.isdigit() and len(cursor) <= 9:
-        return int(cursor)
-    return None
+def parse_int(raw: str | None) -> int | None:
+    """A whole number written in at most 9 ASCII digits (so it fits every database's
+    INT), else ``None``: the id cursors of the lists below, the ids and days forms send."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
 
 
 def _split(rows: list[Any], limit: int, cursor_of: Any) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, cursor_of(rows[-1]) if more and rows else None)
+
+
+def _id_page(
+    session: Session,
+    query: sa.Select[Unpack[tuple[Any, ...]]],
+    id_column: Any,
+    cursor: str | None,
+    limit: int,
+    *,
+    entities: bool,
+) -> Page:
+    """A keyset page of ``query`` by ``id_column``, newest (highest id) first; the cursor
+    is the last id shown. ``entities``: the query selects one mapped class (its objects
+    are the rows), else the rows are the selected columns."""
+    before = parse_int(cursor)
+    if before is not None:
+        query = query.where(id_column < before)
+    result = session.execute(query.order_by(id_column.desc()).limit(limit + 1))
+    rows = list(result.scalars() if entities else result.all())
+    return _split(rows, limit, lambda row: str(row.id))
 
 
 # The queue ----------------------------------------------------------------------------
@@ -208,6 +231,15 @@ class Detail:
     ban: Ban | None
 
 
+def author(session: Session, comment_id: int) -> tuple[str | None, str] | None:
+    """A comment's ``email`` and ``ip`` (what a ban from its page needs), or ``None``
+    when there is no such comment: one read."""
+    row = session.execute(
+        sa.select(Comment.email, Comment.ip).where(Comment.id == comment_id)
+    ).first()
+    return None if row is None else (row.email, row.ip)
+
+
 def detail(session: Session, comment_id: int) -> Detail | None:
     """Everything about one comment, or ``None`` when there is no such comment."""
     found = session.execute(
@@ -262,16 +294,7 @@ def detail(session: Session, comment_id: int) -> Detail | None:
 
 def ban_list(session: Session, *, cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
     """Every ban, active or not, newest first."""
-    query = sa.select(Ban)
-    before = _parse_id_cursor(cursor)
-    if before is not None:
-        query = query.where(Ban.id < before)
-    rows = list(session.scalars(query.order_by(Ban.id.desc()).limit(limit + 1)))
-    return _split(rows, limit, lambda ban: str(ban.id))
-
-
-def is_active(ban: Ban, now: dt.datetime | None = None) -> bool:
-    return ban.expires_at is None or ban.expires_at > (now or utcnow())
+    return _id_page(session, sa.select(Ban), Ban.id, cursor, limit, entities=True)
 
 
 def thread_list(
@@ -287,11 +310,7 @@ def thread_list(
                 Thread.title.icontains(search, autoescape=True),
             )
         )
-    before = _parse_id_cursor(cursor)
-    if before is not None:
-        query = query.where(Thread.id < before)
-    rows = list(session.scalars(query.order_by(Thread.id.desc()).limit(limit + 1)))
-    return _split(rows, limit, lambda thread: str(thread.id))
+    return _id_page(session, query, Thread.id, cursor, limit, entities=True)
 
 
 def thread(session: Session, thread_id: int) -> Thread | None:
@@ -310,8 +329,4 @@ def audit_log(session: Session, *, cursor: str | None = None, limit: int = PAGE_
         AuditEntry.detail,
         Thread.key.label("thread_key"),
     ).outerjoin(Thread, Thread.id == AuditEntry.thread_id)
-    before = _parse_id_cursor(cursor)
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
-    rows = list(session.execute(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).all())
-    return _split(rows, limit, lambda row: str(row.id))
+    return _id_page(session, query, AuditEntry.id, cursor, limit, entities=False)

@@ -3,8 +3,9 @@
 Accounts are made with ``debatebox create-admin`` (or ``flask debatebox create-admin``);
 passwords are kept only as salted hashes (:func:`werkzeug.security.generate_password_hash`,
 scrypt with a random salt), so two accounts with the same password have different hashes.
-Failed logins are counted per client address by :class:`LoginLimiter`, in the same
-storage as the comment rate limit (``DEBATEBOX_RATE_LIMIT_STORAGE``: memory or Redis).
+Failed logins are counted per client address by
+:class:`debatebox.ratelimit.LoginLimiter`, in the same storage as the comment rate limit
+(``DEBATEBOX_RATE_LIMIT_STORAGE``: memory or Redis).
 """
 
 from __future__ import annotations
@@ -13,28 +14,21 @@ import dataclasses
 import hashlib
 import hmac
 import re
-import time
 
 import sqlalchemy as sa
-from limits import RateLimitItem, parse
-from limits.storage import MovingWindowSupport, storage_from_string
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .config import MODERATION_MODES
 from .database import write
-from .errors import Conflict, NotFound, RateLimited, ValidationError
-from .models import Admin, AuditEntry, Thread, utcnow
+from .errors import Conflict, NotFound, ValidationError
+from .models import Admin, Thread, audit, utcnow
 
-#: Failed logins allowed per client address, in ``limits`` notation.
-LOGIN_LIMIT = "5 per 5 minutes"
 #: Shortest password ``create-admin`` accepts.
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,79}$")
 #: Checked against when the username is unknown, so both answers take as long.
 _DUMMY_HASH = generate_password_hash("debatebox: no such admin")
-_SCOPE = "debatebox-admin-login"
 
 
 # Accounts -----------------------------------------------------------------------------
@@ -107,43 +101,6 @@ def logged_in(session: Session, admin_id: object, key: object, secret: str) -> s
     return str(row.username)
 
 
-class LoginLimiter:
-    """Counts failed logins per client address against :data:`LOGIN_LIMIT`.
-
-    A moving window where the storage supports one (memory, Redis), else a fixed window.
-    While an address is over the limit, every login from it is refused, right password
-    or not; a successful login clears its count.
-    """
-
-    def __init__(self, storage_uri: str, spec: str = LOGIN_LIMIT) -> None:
-        storage = storage_from_string(storage_uri)
-        self.item: RateLimitItem = parse(spec)
-        self._strategy: RateLimiter = (
-            MovingWindowRateLimiter(storage)
-            if isinstance(storage, MovingWindowSupport)
-            else FixedWindowRateLimiter(storage)
-        )
-
-    def check(self, address: str) -> None:
-        """Raise RateLimited while ``address`` has used up its failed attempts."""
-        if self._strategy.test(self.item, _SCOPE, address):
-            return
-        reset_at, _remaining = self._strategy.get_window_stats(self.item, _SCOPE, address)
-        wait = max(1, int(reset_at - time.time()) + 1)
-        minutes = (wait + 59) // 60
-        raise RateLimited(
-            f"Too many failed logins from your address. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
-            retry_after=wait,
-        )
-
-    def failed(self, address: str) -> None:
-        self._strategy.hit(self.item, _SCOPE, address)
-
-    def succeeded(self, address: str) -> None:
-        self._strategy.clear(self.item, _SCOPE, address)
-
-
 # Thread settings ----------------------------------------------------------------------
 
 #: A thread's moderation choices; ``""`` follows the site's ``DEBATEBOX_MODERATION``.
@@ -199,15 +156,7 @@ def save_thread(
             thread.closed = settings.closed
         if changes:
             thread.version += 1
-            session.add(
-                AuditEntry(
-                    at=utcnow(),
-                    moderator=(by or "system")[:100],
-                    action="thread",
-                    thread_id=thread.id,
-                    detail="; ".join(changes)[:500],
-                )
-            )
+            session.add(audit(by, "thread", thread_id=thread.id, detail="; ".join(changes)))
         return changes
 
     return write(session, work)

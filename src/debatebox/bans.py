@@ -14,15 +14,19 @@ from sqlalchemy.orm import Session
 
 from .database import write
 from .errors import NotFound, ValidationError
-from .models import AuditEntry, Ban, utcnow
+from .models import Ban, audit, utcnow
 
 KINDS = ("ip", "email", "domain")
 BAN_ACTIONS = ("hold", "reject")
+#: The longest value a ban can store (``Ban.value``; an email address's limit).
+VALUE_LENGTH = 254
 
 
 def normalize(kind: str, value: str) -> str:
     """The canonical form of a ban's value; raises ValidationError when it is not one."""
     value = value.strip().lower()
+    if len(value) > VALUE_LENGTH:
+        raise ValidationError(f"At most {VALUE_LENGTH} characters.", fields={"value": "Too long."})
     if kind == "ip":
         try:
             return str(ipaddress.ip_network(value, strict=False))
@@ -69,11 +73,7 @@ def add(
             expires_at=expires_at,
         )
         session.add(ban)
-        session.add(
-            AuditEntry(
-                at=utcnow(), moderator=by or "system", action="ban", detail=f"{kind} {value}"
-            )
-        )
+        session.add(audit(by, "ban", detail=f"{kind} {value}"))
         session.flush()
         return ban
 
@@ -88,20 +88,19 @@ def lift(session: Session, ban_id: int, *, by: str = "") -> None:
         if ban is None:
             raise NotFound("There is no such ban.")
         ban.expires_at = utcnow()
-        session.add(
-            AuditEntry(
-                at=utcnow(),
-                moderator=by or "system",
-                action="unban",
-                detail=f"{ban.kind} {ban.value}",
-            )
-        )
+        session.add(audit(by, "unban", detail=f"{ban.kind} {ban.value}"))
 
     write(session, work)
 
 
 def _in_force(now: dt.datetime | None) -> sa.ColumnElement[bool]:
+    """In SQL: the ban has not expired (at ``now``, default the current time)."""
     return sa.or_(Ban.expires_at.is_(None), Ban.expires_at > (now or utcnow()))
+
+
+def is_active(ban: Ban, now: dt.datetime | None = None) -> bool:
+    """:func:`_in_force` for a loaded ban: it has not expired."""
+    return ban.expires_at is None or ban.expires_at > (now or utcnow())
 
 
 def active(session: Session, now: dt.datetime | None = None) -> list[Ban]:

@@ -8,13 +8,18 @@ a command-line option wins over the environment.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import database, migrate
 from .config import MODERATION_MODES, ConfigError
 from .version import __version__
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 #: Options several commands share.
 database_url_option = click.option(
@@ -157,18 +162,9 @@ def deliver_mail(database_url: str | None, smtp_url: str | None, once: bool) -> 
             os.environ[_ENV_OPTIONS[name]] = value
     os.environ["DEBATEBOX_MAIL_DELIVERY"] = "worker"
     from .commands import deliver_mail as run
-    from .standalone import create_app
 
-    try:
-        app = create_app()
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from error
-    state = app.extensions["debatebox"]
-    try:
-        with app.app_context():
-            run(state, once=once)
-    finally:
-        state.engine.dispose()
+    with _standalone() as app, app.app_context():
+        run(app.extensions["debatebox"], once=once)
 
 
 @main.command("create-admin")
@@ -179,19 +175,27 @@ def create_admin(username: str, database_url: str | None, password_stdin: bool) 
     """Create an administrator who logs in to the admin pages (/debatebox/admin/)."""
     from .commands import create_admin as create
     from .commands import read_password
-    from .standalone import create_app
 
     password = read_password(password_stdin)
     config = {"DEBATEBOX_DATABASE_URL": database_url} if database_url else {}
+    with _standalone(config) as app:  # upgrades the schema first, as `serve` does
+        create(app.extensions["debatebox"], username, password)
+
+
+@contextmanager
+def _standalone(config: dict[str, Any] | None = None) -> Iterator[Flask]:
+    """The standalone app for a one-off command (a bad setting is a clean error); its
+    database connections are closed when the command ends, however it ends."""
+    from .standalone import create_app
+
     try:
-        app = create_app(config)  # upgrades the schema first, as `serve` does
+        app = create_app(config)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
-    state = app.extensions["debatebox"]
     try:
-        create(state, username, password)
+        yield app
     finally:
-        state.engine.dispose()
+        app.extensions["debatebox"].engine.dispose()
 
 
 def _url_host(host: str) -> str:

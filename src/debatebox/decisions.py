@@ -27,7 +27,7 @@ from .akismet import AkismetUnavailable
 from .comments import publish
 from .database import write
 from .errors import Conflict, NotFound
-from .models import APPROVED, DELETED, SPAM, AuditEntry, Comment, Thread, set_status, utcnow
+from .models import APPROVED, DELETED, SPAM, Comment, Thread, audit, set_status
 from .moderation import ACTIONS, ALLOWED_FROM
 from .state import DebateBoxState
 from .threads import lock_comment
@@ -64,15 +64,7 @@ def decide(
             _approve(state, session, thread, comment, effects)
         else:
             set_status(thread, comment, SPAM if action == "spam" else DELETED)
-        session.add(
-            AuditEntry(
-                at=utcnow(),
-                moderator=(by or "system")[:100],
-                action=action,
-                comment_id=comment.id,
-                thread_id=thread.id,
-            )
-        )
+        session.add(audit(by, action, comment_id=comment.id, thread_id=thread.id))
         session.flush()
         tombstone.append(action == "delete" and threads.has_public_replies(session, comment))
         return comment, thread

@@ -35,6 +35,10 @@ from .state import DebateBoxState
 from .subscriptions import Effects, activate, fire
 from .tokens import TokenInvalid
 
+#: The largest id an INTEGER column holds on every database: a bigger number names
+#: nothing (and SQLite could not even bind it).
+_MAX_ID = 2**31 - 1
+
 
 @dataclasses.dataclass(frozen=True)
 class Item:
@@ -122,18 +126,17 @@ def inspect_confirm(state: DebateBoxState, session: Session, token: str) -> Conf
     return Confirmation(email, _item(session, subs[0]) if subs else None, "", "")
 
 
-def _activate(session: Session, sub: Subscription, email: str, effects: Effects) -> None:
+def _activate(session: Session, sub: Subscription, effects: Effects) -> None:
     """Confirm ``sub`` (in a write); a subscription confirmed already stays as it is."""
-    subscriber = session.get(Subscriber, sub.subscriber_id)
-    assert subscriber is not None
     if sub.status == SUB_ACTIVE:
         return
+    subscriber = session.get(Subscriber, sub.subscriber_id)
+    assert subscriber is not None
     activate(sub, subscriber, utcnow())
     session.flush()
     thread = session.get(Thread, sub.thread_id)
-    effects.append(
-        (signals.subscription_confirmed, {"subscription": sub, "email": email, "thread": thread})
-    )
+    arguments = {"subscription": sub, "email": subscriber.email, "thread": thread}
+    effects.append((signals.subscription_confirmed, arguments))
 
 
 def confirm(state: DebateBoxState, session: Session, token: str) -> Confirmation:
@@ -147,7 +150,7 @@ def confirm(state: DebateBoxState, session: Session, token: str) -> Confirmation
         subs = _owned(session, [sub_id], subscriber_id)
         if not subs:
             return None
-        _activate(session, subs[0], email, effects)
+        _activate(session, subs[0], effects)
         return _item(session, subs[0])
 
     item = write(session, work)
@@ -277,14 +280,13 @@ def confirm_listed(
 ) -> None:
     """Confirm a pending subscription from the manage page (the link proves the address)."""
     subscriber_id = manage_subscriber(state, token)
-    email = _email(session, subscriber_id) or ""
     effects: Effects = []
+    ids = [subscription_id] if 0 < subscription_id <= _MAX_ID else []
 
     def work(session: Session) -> None:
         effects.clear()
-        for sub in _all(session, subscriber_id):
-            if sub.id == subscription_id:
-                _activate(session, sub, email, effects)
+        for sub in _owned(session, ids, subscriber_id):
+            _activate(session, sub, effects)
 
     write(session, work)
     fire(state, effects)

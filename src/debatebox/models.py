@@ -294,6 +294,11 @@ class Report(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+#: The longest ``moderator`` and ``detail`` an audit entry keeps (the columns' sizes).
+AUDIT_BY_LENGTH = 100
+AUDIT_DETAIL_LENGTH = 500
+
+
 class AuditEntry(Base):
     """One moderator action: who, what, when."""
 
@@ -302,7 +307,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
-    moderator: Mapped[str] = mapped_column(sa.String(100))
+    moderator: Mapped[str] = mapped_column(sa.String(AUDIT_BY_LENGTH))
     action: Mapped[str] = mapped_column(sa.String(32))
     comment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("debatebox_comment.id", ondelete="SET NULL")
@@ -310,7 +315,27 @@ class AuditEntry(Base):
     thread_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("debatebox_thread.id", ondelete="SET NULL")
     )
-    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    detail: Mapped[str] = mapped_column(sa.String(AUDIT_DETAIL_LENGTH), default="")
+
+
+def audit(
+    by: str,
+    action: str,
+    *,
+    comment_id: int | None = None,
+    thread_id: int | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    """An audit entry for ``action`` taken now by ``by`` (``"system"`` when empty), cut to
+    its columns' sizes, so a host's long moderator name cannot make the write fail."""
+    return AuditEntry(
+        at=utcnow(),
+        moderator=(by or "system")[:AUDIT_BY_LENGTH],
+        action=action,
+        comment_id=comment_id,
+        thread_id=thread_id,
+        detail=detail[:AUDIT_DETAIL_LENGTH],
+    )
 
 
 class Admin(Base):
