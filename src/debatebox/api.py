@@ -26,7 +26,9 @@ from .web import (
     get_state,
     json_response,
     origin_allowed,
-    own_origin,
+    page_origins,
+    poster,
+    privacy,
     read_json,
     session,
     shaper,
@@ -129,8 +131,7 @@ def config() -> Response:
         "moderation": s.moderation,
         "subscriptions": bool(s.smtp_url),
         "reports": s.reports_to_hold > 0,
-        # Shown under the form while Akismet screens comments.
-        "privacy": {"notice": s.privacy_notice, "url": s.privacy_url} if s.akismet_key else None,
+        "privacy": privacy(s),
     }
     return json_response(payload, headers={"Cache-Control": "no-store"})
 
@@ -182,15 +183,9 @@ def post_comment() -> tuple[Response, int] | Response:
     state = get_state()
     check_write_origin()
     data = read_json(state.settings.max_request_bytes)
-    client = comments.Client(
-        address=client_ip(),
-        origin_allowed=True,
+    client = poster(
         idempotency_key=request.headers.get("Idempotency-Key"),
-        page_origins=(own_origin(), *state.settings.origins),
         reader_token=request.headers.get(READER_HEADER),
-        base_url=request.url_root,
-        user_agent=request.headers.get("User-Agent", ""),
-        referrer=request.headers.get("Referer", ""),
     )
     posted = comments.post(state, session(), data, client)
     payload: dict[str, Any] = {
@@ -229,7 +224,7 @@ def subscribe() -> tuple[Response, int] | Response:
         origin_allowed=True,
         reader_token=request.headers.get(READER_HEADER),
         base_url=request.url_root,
-        page_origins=(own_origin(), *state.settings.origins),
+        page_origins=page_origins(),
     )
     headers = {"Cache-Control": "no-store"}
     if active:

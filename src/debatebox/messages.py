@@ -45,8 +45,6 @@ ERRORS: dict[str, str] = {
     "unavailable": "The comment server is busy. Please try again.",
 }
 
-_ERROR_KEYS = {text: code for code, text in ERRORS.items()}
-
 #: Problems with a field a reader fills in (see :class:`Problem`).
 FIELDS: dict[str, str] = {
     "not_text": "{label} must be text.",
@@ -146,15 +144,28 @@ Translate = Callable[..., str]
 
 
 @functools.cache
-def _catalog(lang: str) -> dict[str, str]:
-    if lang == "en" or lang not in LANGUAGES:
+def _load(folder: str, lang: str) -> dict[str, Any]:
+    """The JSON object in ``<folder>/<lang>.json`` of the package; ``{}`` if there is none."""
+    if lang not in LANGUAGES:
         return {}
-    path = resources.files("debatebox").joinpath("translations").joinpath(f"{lang}.json")
+    path = resources.files("debatebox").joinpath(folder).joinpath(f"{lang}.json")
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+@functools.cache
+def _catalog(lang: str) -> dict[str, str]:
+    """The server's words in ``lang`` (English is :data:`EN`)."""
+    loaded = _load("translations", lang) if lang != "en" else {}
     return {key: value for key, value in loaded.items() if isinstance(value, str)}
+
+
+def _widget_catalog(lang: str) -> dict[str, Any]:
+    """The widget's words in ``lang`` (``static/i18n/<lang>.json``, English included)."""
+    return _load("static/i18n", lang)
 
 
 def language(lang: str | None) -> str:
@@ -210,16 +221,6 @@ def plural_category(lang: str, n: int) -> str:
     return "other"
 
 
-@functools.cache
-def _widget_catalog(lang: str) -> dict[str, Any]:
-    path = resources.files("debatebox").joinpath("static").joinpath("i18n").joinpath(f"{lang}.json")
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def widget_words(lang: str | None) -> Translate:
     """``w(key, **values)`` with the widget's own words in ``lang`` (English where its
     catalog has no entry); a plural string takes its form from ``n``."""
@@ -253,24 +254,20 @@ class Problem(str):
     values: dict[str, object]
 
     def __new__(cls, key: str, **values: object) -> Problem:
-        label = values.get("label", "")
-        english = {**_numbers("en", values), "label": _widget_catalog("en").get(str(label), label)}
-        made = super().__new__(cls, FIELDS[key].format_map(english))
+        made = super().__new__(cls, _field_text("en", key, values))
         made.key = key
         made.values = values
         return made
 
     def says(self, lang: str | None) -> str:
         """This problem in ``lang``."""
-        if language(lang) == "en":
-            return str(self)
-        label = str(self.values.get("label", ""))
-        words = _widget_catalog("en")
-        values = {
-            **_numbers(lang, self.values),
-            "label": widget_words(lang)(label) if label in words else label,
-        }
-        return translator(lang)(f"field_{self.key}", **values)
+        return _field_text(language(lang), self.key, self.values)
+
+
+def _field_text(lang: str, key: str, values: dict[str, object]) -> str:
+    label = str(values.get("label", ""))
+    word = widget_words(lang)(label) if label in _widget_catalog("en") else label
+    return translator(lang)(f"field_{key}", **{**_numbers(lang, values), "label": word})
 
 
 #: The thousands separator of each language (CLDR); French, Polish and Russian use a
@@ -299,13 +296,15 @@ def _numbers(lang: str | None, values: dict[str, object]) -> dict[str, object]:
     return {key: written(value) for key, value in values.items()}
 
 
-def error_text(lang: str | None, code: str, message: str, **values: object) -> str:
-    """``message`` (the English text of an error with ``code``) in ``lang`` when it is one
-    of :data:`ERRORS`; any other message stays as it is."""
+def error_text(lang: str | None, message: str, **values: object) -> str:
+    """``message`` in ``lang`` when it is one of :data:`ERRORS` (filled with ``values``);
+    any other message stays as it is."""
     if language(lang) == "en":
         return message
-    key = "rate_limited" if code == "rate_limited" else _ERROR_KEYS.get(message)
-    return translator(lang)(f"error_{key}", **values) if key else message
+    for code, text in ERRORS.items():
+        if text.format_map(values) == message:
+            return translator(lang)(f"error_{code}", **values)
+    return message
 
 
 def field_texts(lang: str | None, fields: dict[str, str]) -> dict[str, str]:
@@ -319,7 +318,7 @@ def field_texts(lang: str | None, fields: dict[str, str]) -> dict[str, str]:
 def said(lang: str | None, error: DebateBoxError) -> tuple[str, dict[str, str]]:
     """The message and the field problems of ``error`` in ``lang``."""
     fields = field_texts(lang, error.fields)
-    only = list(error.fields.values())
-    if len(only) == 1 and isinstance(only[0], Problem) and error.message == only[0]:
-        return next(iter(fields.values())), fields
-    return error_text(lang, error.code, error.message, wait=error.retry_after or 0), fields
+    message = error.message
+    if isinstance(message, Problem):  # the only problem, as the message
+        return message.says(lang), fields
+    return error_text(lang, message, wait=error.retry_after or 0), fields

@@ -20,9 +20,10 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
 from . import avatars, comments, messages, threads
+from .config import SORTS
 from .errors import DebateBoxError
 from .forms import CommentForm
-from .web import client_ip, get_state, origin_allowed, own_origin, session, shaper
+from .web import get_state, origin_allowed, poster, privacy, session, shaper
 from .widget import script_version
 
 views = Blueprint("debatebox", __name__, template_folder="templates")
@@ -62,17 +63,17 @@ def thread_html(
     s = state.settings
     db = session()
     info = threads.find(db, key, s.close_after_days)
-    sort = sort if sort in ("oldest", "newest") else s.default_sort
+    sort = sort if sort in SORTS else s.default_sort
     lang = messages.language(lang)
     cursor = _cursor(request.args.get(AFTER_PARAM))
     page = threads.page_of(db, s, info, sort=sort, limit=s.page_size, cursor=cursor)
-    nodes = [shaper().node(node) for node in page.roots]
     shown = request.args.get(SHOW_PARAM, "")
-    if info and shown and _find(nodes, shown) is None:
+    if info and shown and _find(page.roots, shown) is None:
         cursor = _cursor_showing(db, info.id, shown, sort)
         if cursor is not None:
             page = threads.page_of(db, s, info, sort=sort, limit=s.page_size, cursor=cursor)
-            nodes = [shaper().node(node) for node in page.roots]
+    shape = shaper()
+    nodes = [shape.node(node) for node in page.roots]
     title = title or (info.title if info else "")
     here = _without_our_params(request.full_path if request.query_string else request.path)
     form = CommentForm(
@@ -92,9 +93,7 @@ def thread_html(
     context: dict[str, Any] = {
         "key": key,
         "title": title,
-        "lang": lang,
-        "t": messages.translator(lang),
-        "w": messages.widget_words(lang),
+        **_form_words(lang),
         "count": info.count if info else 0,
         "closed": bool(info and info.closed),
         "comments": nodes,
@@ -111,8 +110,6 @@ def thread_html(
             _with_param(page_url, REPLY_PARAM, str(comment_id)) + "#debatebox-form"
         ),
         "cancel_url": page_url + "#debatebox-form",
-        "subscriptions": bool(s.smtp_url),
-        "privacy": _privacy(),
     }
     return Markup(render_template("debatebox/thread.html", **context))  # noqa: S704
 
@@ -127,9 +124,10 @@ def _cursor(value: str | None) -> int | None:
 
 def _cursor_showing(db: Any, thread_id: int, comment_id: str, sort: str) -> int | None:
     """The cursor of a page that starts with the branch holding ``comment_id``."""
-    if not (comment_id.isascii() and comment_id.isdigit()) or len(comment_id) > 10:
+    wanted = _cursor(comment_id)  # the same shape: a positive whole number
+    if wanted is None:
         return None
-    number = threads.root_number(db, thread_id, int(comment_id))
+    number = threads.root_number(db, thread_id, wanted)
     if number is None:
         return None
     return number + 1 if sort == "newest" else number - 1
@@ -150,14 +148,7 @@ def post_form() -> ResponseReturnValue:
     if not form.validate_on_submit():
         message = messages.translator(form.lang.data)("expired_post_again")
         return _form_error(form, message, {}), 400
-    client = comments.Client(
-        address=client_ip(),
-        origin_allowed=origin_allowed(request.headers.get("Origin")),
-        page_origins=(own_origin(), *state.settings.origins),
-        base_url=request.url_root,
-        user_agent=request.headers.get("User-Agent", ""),
-        referrer=request.headers.get("Referer", ""),
-    )
+    client = poster(origin_allowed=origin_allowed(request.headers.get("Origin")))
     try:
         posted = comments.post(state, session(), form.comment_data(), client)
     except DebateBoxError as error:
@@ -175,25 +166,28 @@ def post_form() -> ResponseReturnValue:
 def _form_error(form: CommentForm, message: str, fields: dict[str, str]) -> str:
     """A small page with the problem and the reader's text, ready to post again."""
     form.form_token.data = form.form_token.data or get_state().signer.form_token()
-    lang = messages.language(form.lang.data)
     return render_template(
         "debatebox/form_error.html",
-        lang=lang,
-        t=messages.translator(lang),
-        w=messages.widget_words(lang),
+        **_form_words(form.lang.data),
         form=form,
         message=message,
         fields=fields,
         back=form.next.data if _is_local(form.next.data) else None,
-        subscriptions=bool(get_state().settings.smtp_url),
-        privacy=_privacy(),
     )
 
 
-def _privacy() -> dict[str, Any] | None:
-    """The privacy notice under the form while Akismet screens comments."""
+def _form_words(lang: str | None) -> dict[str, Any]:
+    """What the comment form's templates need besides the form: the page's language, its
+    words (``t`` the server's, ``w`` the widget's) and the parts the settings turn on."""
+    lang = messages.language(lang)
     s = get_state().settings
-    return {"notice": s.privacy_notice, "url": s.privacy_url} if s.akismet_key else None
+    return {
+        "lang": lang,
+        "t": messages.translator(lang),
+        "w": messages.widget_words(lang),
+        "subscriptions": bool(s.smtp_url),
+        "privacy": privacy(s),
+    }
 
 
 def _find(nodes: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from wtforms import ValidationError as CsrfInvalid
 
-from . import serialize
+from . import comments, serialize
+from .config import Settings
 from .errors import BadRequest, DebateBoxError, Forbidden
 from .messages import best_language, said
 from .net import client_address
@@ -167,6 +168,31 @@ def client_ip() -> str:
         request.headers.get("X-Forwarded-For"),
         get_state().settings.trusted_proxies,
     )
+
+
+def page_origins() -> tuple[str, ...]:
+    """Origins whose pages may hold a thread: this server's and the allowed ones."""
+    return (own_origin(), *get_state().settings.origins)
+
+
+def poster(**known: Any) -> comments.Client:
+    """Who posts this request, for :func:`comments.post`; ``known`` adds what only the
+    caller knows (``origin_allowed``, the idempotency key, the reader token)."""
+    return comments.Client(
+        address=client_ip(),
+        page_origins=page_origins(),
+        base_url=request.url_root,
+        user_agent=request.headers.get("User-Agent", ""),
+        referrer=request.headers.get("Referer", ""),
+        **known,
+    )
+
+
+def privacy(settings: Settings) -> dict[str, str | None] | None:
+    """The privacy notice under the comment forms while Akismet screens comments."""
+    if not settings.akismet_key:
+        return None
+    return {"notice": settings.privacy_notice, "url": settings.privacy_url}
 
 
 def same_site_url(url: str) -> bool:

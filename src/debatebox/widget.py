@@ -109,17 +109,29 @@ def embed_js() -> BaseResponse:
     return response.make_conditional(request)
 
 
+@functools.lru_cache(maxsize=16)
+def _catalog_file(language: str) -> tuple[str, str] | None:
+    """The catalog of ``language`` as served and its ETag; ``None`` if there is none."""
+    try:
+        text = _static(f"i18n/{language}.json")
+    except FileNotFoundError:
+        return None
+    return text, hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
 @widget.get("/i18n/<language>.json")
 def catalog(language: str) -> BaseResponse:
     """The widget's strings in ``language`` (English is also built into the script)."""
     if not _LANGUAGE.match(language):
         abort(404)
-    try:
-        text = _static(f"i18n/{language}.json")
-    except FileNotFoundError:
+    if current_app.debug:
+        _catalog_file.cache_clear()
+    found = _catalog_file(language)
+    if found is None:
         abort(404)
+    text, etag = found
     response = Response(text, mimetype="application/json")
-    response.set_etag(hashlib.sha256(text.encode()).hexdigest()[:20])
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response.make_conditional(request)

@@ -395,7 +395,7 @@ function create(el, opts) {
     const a = li.firstChild;
     let box = a.lastChild;
     if (!fresh || c.deleted) {
-      box = actBox(!closed && !c.deleted && c.status != "pending", !c.deleted && canReport(c)).cloneNode(true);
+      box = actBox(!closed && !c.deleted && c.status != "pending", canReport(c)).cloneNode(true);
       const old = a.querySelector(".db-act");
       if (old) old.replaceWith(box);
       else a.append(box);
