@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 from debatebox import DebateBox, migrate
 from debatebox.database import create_engine, normalize_url
-from support import BASE_CONFIG, TABLES, Api
+from support import BASE_CONFIG, KINDS, TABLES, Api
 
 #: Real servers on loopback: SMTP for the mail tests (fixtures ``mail_server``,
 #: ``make_mail_server``) and Akismet's protocol (``akismet_server``).
@@ -35,11 +35,6 @@ SERVERS = {
     ),
     "mariadb": os.environ.get("DEBATEBOX_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
 }
-KINDS = [
-    kind.strip()
-    for kind in os.environ.get("DEBATEBOX_TEST_DATABASES", "sqlite,postgresql,mariadb").split(",")
-    if kind.strip()
-]
 
 
 class ServerDatabase:

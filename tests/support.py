@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,15 @@ TABLES = (
     "debatebox_comment",
     "debatebox_thread",
 )
+
+#: The databases every database test runs on (``DEBATEBOX_TEST_DATABASES`` narrows them).
+KINDS = [
+    kind.strip()
+    for kind in os.environ.get("DEBATEBOX_TEST_DATABASES", "sqlite,postgresql,mariadb").split(",")
+    if kind.strip()
+]
+#: Those with more than one writer at a time, for tests of what commits in between.
+SERVER_KINDS = [kind for kind in KINDS if kind != "sqlite"]
 
 BASE_CONFIG: dict[str, Any] = {
     "TESTING": True,

@@ -12,8 +12,10 @@ from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from debatebox import signals, tokens
-from debatebox.models import Comment
-from support import Api, captured_signals, flatten, snapshot
+from debatebox.decisions import decide
+from debatebox.errors import Conflict
+from debatebox.models import Comment, Thread
+from support import SERVER_KINDS, Api, captured_signals, flatten, snapshot
 
 
 def old_token(purpose: str, payload: Any, seconds_ago: int) -> str:
@@ -435,6 +437,72 @@ def test_deleting_erases_the_authors_personal_data(api: Api, app: Flask) -> None
     )
     tombstone = api.client.get(f"/debatebox/api/comments/{row.id}").get_json()["comment"]
     assert tombstone["deleted"] is True and tombstone["author"] is None
+
+
+@pytest.mark.parametrize("db_kind", SERVER_KINDS)  # SQLite: one writer, nothing in between
+@pytest.mark.parametrize(("decision", "status"), [("delete", 410), ("spam", 200)])
+def test_author_delete_reads_a_decision_taken_after_its_token_check(
+    api: Api, app: Flask, db_kind: str, decision: str, status: int
+) -> None:
+    """A moderator's decision committed between the author's checks and the thread lock is
+    what the delete sees: the comment is counted out of the thread once, not twice."""
+    data = api.posted(body="contested")
+    comment_id = data["comment"]["id"]
+    state = app.extensions["debatebox"]
+    decided: list[str] = []
+
+    def moderator_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        locking = statement.lstrip().startswith("SELECT debatebox_thread.")
+        if decided or not (locking and "FOR UPDATE" in statement):
+            return
+        decided.append(decision)  # before deciding: the moderator locks the thread too
+        session = state.new_session()
+        try:
+            decide(state, session, comment_id, decision, by="mod")
+        finally:
+            session.close()
+
+    sa.event.listen(state.engine, "before_cursor_execute", moderator_first)
+    try:
+        response = api.delete(comment_id, data["edit_token"])
+    finally:
+        sa.event.remove(state.engine, "before_cursor_execute", moderator_first)
+    assert decided == [decision]
+    assert response.status_code == status
+    with state.engine.connect() as conn:
+        count = conn.scalar(sa.select(Thread.comment_count))
+    assert count == 0
+
+
+@pytest.mark.parametrize("db_kind", SERVER_KINDS)  # SQLite: one writer, nothing in between
+def test_a_decision_reads_an_author_delete_committed_before_its_lock(
+    api: Api, app: Flask, db_kind: str
+) -> None:
+    """The other way round, and on MariaDB too, whose plain reads keep to the snapshot the
+    transaction's first read took: the moderator's delete finds the comment deleted."""
+    data = api.posted(body="contested")
+    comment_id = data["comment"]["id"]
+    state = app.extensions["debatebox"]
+    deleted: list[int] = []
+
+    def author_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        locking = statement.lstrip().startswith("SELECT debatebox_thread.")
+        if deleted or not (locking and "FOR UPDATE" in statement):
+            return
+        deleted.append(0)  # before deleting: the author locks the thread too
+        deleted[0] = api.delete(comment_id, data["edit_token"]).status_code
+
+    sa.event.listen(state.engine, "before_cursor_execute", author_first)
+    session = state.new_session()
+    try:
+        with pytest.raises(Conflict):
+            decide(state, session, comment_id, "delete", by="mod")
+    finally:
+        session.close()
+        sa.event.remove(state.engine, "before_cursor_execute", author_first)
+    assert deleted == [200]
+    with state.engine.connect() as conn:
+        assert conn.scalar(sa.select(Thread.comment_count)) == 0
 
 
 def test_replaying_a_deleted_comment_is_gone_not_reposted(api: Api, app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -12,11 +13,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from akismet_server import API_KEY, GUARANTEED_SPAM, AkismetServer
-from debatebox import bans
+from debatebox import bans, screening
 from debatebox.decisions import decide
-from debatebox.models import Comment, utcnow
+from debatebox.models import Comment, Thread, utcnow
 from debatebox.screening import ModerationPolicy, Verdict
-from support import Api, snapshot
+from debatebox.validation import parse
+from support import Api, count_queries, snapshot
 
 SPAMMY = (
     "Best prices here https://cheap-pills.test/a https://cheap-pills.test/b"
@@ -66,6 +68,29 @@ def test_duplicates_are_refused_within_the_window(make_app: Callable[..., Flask]
     other = api.post("/elsewhere", "Same words", email="other@example.org")
     assert other.status_code == 201  # another author on another thread
     assert api.post("/elsewhere", "Same words", email="third@example.org").status_code == 409
+
+
+def test_duplicate_check_is_one_query_and_names_the_email_match_first(app: Flask) -> None:
+    api = Api(app.test_client())
+    api.posted("/elsewhere", "Same words", email="bob@example.org")  # the older row
+    api.posted("/article", "Same words")  # ann's
+    state = app.extensions["debatebox"]
+
+    def duplicate(key: str, email: str | None) -> tuple[str, int]:
+        fields = {"thread": key, "name": "Ann", "email": "x@example.org", "body": "Same words"}
+        new = dataclasses.replace(parse(state.settings, fields), email=email)
+        with state.new_session() as db, count_queries(state.engine) as statements:
+            thread = db.scalars(sa.select(Thread).where(Thread.key == key)).first()
+            found = screening._duplicate(db, new, thread or Thread(key=key), 3600)
+        return found, len(statements) - 1  # not the thread's
+
+    by_email = "The same text was posted by the same email recently."
+    on_thread = "The same text was posted on this thread recently."
+    assert duplicate("/elsewhere", "ann@example.org") == (by_email, 1)  # both match there
+    assert duplicate("/new", "ann@example.org") == (by_email, 1)
+    assert duplicate("/article", "carl@example.org") == (on_thread, 1)
+    assert duplicate("/new", "carl@example.org") == ("", 1)
+    assert duplicate("/new", None) == ("", 0)
 
 
 def test_bans_hold_or_reject_until_they_expire(app: Flask) -> None:

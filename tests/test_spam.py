@@ -186,6 +186,16 @@ def test_phrases_match_across_spacing_and_look_alikes() -> None:
     assert spam.normalise("Ça   V\u0430!") == spam.normalise("ca va")  # a Cyrillic a
 
 
+def test_a_check_normalises_each_text_once_and_nothing_for_an_empty_list() -> None:
+    candidate = Candidate(name="Ann", body="A long, ordinary comment. " * 400)
+    spam.normalise.cache_clear()
+    assert spam.check_blocked_words(candidate, SpamRules()) is None
+    assert spam.normalise.cache_info().misses == 0  # no list, nothing to normalise
+    spam.check_blocked_words(candidate, SpamRules(blocked_words=("casino",)))
+    spam.check_disguised(candidate, SpamRules())  # the same name and body, unmasked again
+    assert spam.normalise.cache_info().hits >= 1
+
+
 def test_built_in_phrases_are_looked_for_in_every_field() -> None:
     assert "phrases" in run("Hello", website="https://cheap-pills-online.test")
     assert "phrases" in run("Hello", name="Free Spins Today")

@@ -141,6 +141,19 @@ def test_page_read_costs_a_fixed_number_of_queries(app: Flask, api: Api) -> None
     assert small == large == 3
 
 
+def test_a_published_comment_is_inserted_with_its_number(app: Flask, api: Api) -> None:
+    engine = app.extensions["debatebox"].engine
+    assert api.form_token  # fetched before counting
+    with count_queries(engine) as statements:
+        parent = api.posted(body="parent")
+        reply = api.posted(body="reply", parent=parent["comment"]["id"])
+    assert (parent["comment"]["label"], reply["comment"]["label"]) == ("1", "1.1")
+    comment_updates = [
+        s.split("WHERE")[0] for s in statements if s.lstrip().startswith("UPDATE debatebox_comment")
+    ]
+    assert comment_updates and not any("status" in update for update in comment_updates)
+
+
 def test_conditional_get_returns_304_until_something_changes(api: Api) -> None:
     first = api.posted(body="one")
     response = api.thread()

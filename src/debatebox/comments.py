@@ -124,9 +124,8 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
         screening.refuse_rejected(screened)
 
     mode = (thread.moderation if thread else None) or state.settings.moderation
-    status = initial_status(session, mode, new.email)
-    if screened is not None and screened.action == "hold":
-        status = PENDING
+    held = screened is not None and screened.action == "hold"
+    status = PENDING if held else initial_status(session, mode, new.email)
     fields = {**new.fields(), "status": status}
     for _receiver, verdict in signals.comment_will_be_posted.send(
         state.sender, comment=fields, thread=preview_thread
@@ -180,10 +179,11 @@ def post(state: DebateBoxState, session: Session, data: Any, client: Client) -> 
             comment.depth = parent.depth + 1
         else:
             comment.depth = 0
+        if status == APPROVED:
+            publish(session, row, comment)  # before the INSERT, which then carries its number
         session.add(comment)
         session.flush()
         if status == APPROVED:
-            publish(session, row, comment)
             subscriptions.on_published(state, session, row, comment, effects)
         for wanted, target in (
             (new.notify_all, subscriptions.Target(row, None)),
@@ -310,6 +310,18 @@ def _authorised(
     return comment
 
 
+def _locked(session: Session, comment_id: int) -> tuple[Comment, Thread]:
+    """The author's comment, read under its thread's lock (call in a write); 410 if it went
+    or was deleted since the token check."""
+    try:
+        comment, thread = threads.lock_comment(session, comment_id)
+    except NotFound:
+        raise Gone(ERRORS["deleted"], code="deleted") from None
+    if comment.status == DELETED:
+        raise Gone(ERRORS["deleted"], code="deleted")
+    return comment, thread
+
+
 def edit(
     state: DebateBoxState, session: Session, comment_id: int, token: str | None, data: Any
 ) -> Comment:
@@ -320,11 +332,7 @@ def edit(
     previous: list[str] = []
 
     def work(session: Session) -> Comment:
-        comment = session.get(Comment, comment_id, populate_existing=True)
-        if comment is None or comment.status == DELETED:
-            raise Gone(ERRORS["deleted"], code="deleted")
-        thread = session.get(Thread, comment.thread_id, with_for_update=True)
-        assert thread is not None
+        comment, thread = _locked(session, comment_id)
         previous[:] = [comment.body_source]
         comment.body_source, comment.body_html, comment.edited_at = body, html, utcnow()
         thread.version += 1
@@ -344,11 +352,7 @@ def delete(state: DebateBoxState, session: Session, comment_id: int, token: str 
     _authorised(state, session, comment_id, token)
 
     def work(session: Session) -> tuple[Comment, bool]:
-        comment = session.get(Comment, comment_id, populate_existing=True)
-        if comment is None or comment.status == DELETED:
-            raise Gone(ERRORS["deleted"], code="deleted")
-        thread = session.get(Thread, comment.thread_id, with_for_update=True)
-        assert thread is not None
+        comment, thread = _locked(session, comment_id)
         set_status(thread, comment, DELETED)
         # The author asked for it to go: keep only what holds the replies in place.
         comment.body_source = comment.body_html = comment.website = ""

@@ -291,14 +291,23 @@ class Settings:
                 )
 
 
+def parse_flag(raw: str, *, otherwise: bool = False) -> bool:
+    """A yes/no setting written as text: ``1``/``true``/``yes``/``on`` or
+    ``0``/``false``/``no``/``off`` (any case, spaces around); anything else is ``otherwise``."""
+    word = raw.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    return otherwise
+
+
 def _coerce(name: str, raw: Any, default: Any) -> Any:
     if raw is None or (raw == "" and default is None):
         return None
     try:
         if isinstance(default, bool):
-            if isinstance(raw, str):
-                return raw.strip().lower() in {"1", "true", "yes", "on"}
-            return bool(raw)
+            return parse_flag(raw) if isinstance(raw, str) else bool(raw)
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import bans, spam
 from .akismet import AkismetClient, AkismetComment, AkismetUnavailable
+from .config import Settings
 from .errors import Conflict, Forbidden
 from .messages import ERRORS
 from .models import Comment, Thread, utcnow
@@ -63,25 +65,26 @@ class Screening:
 
     action: str
     verdicts: list[Verdict]
-    #: What Akismet said (kept to report a moderator's correction), or ``None``.
-    akismet_spam: bool | None = None
 
     def to_json(self) -> str:
         return json.dumps([dataclasses.asdict(v) for v in self.verdicts])
 
-    @property
-    def reason(self) -> str:
-        return next((v.reason for v in self.verdicts if v.action == self.action), "")
-
 
 def rules(state: DebateBoxState) -> spam.SpamRules:
-    s = state.settings
+    """The built-in checks' rules from the application's settings."""
+    return _rules(state.settings)
+
+
+@functools.lru_cache(maxsize=16)
+def _rules(s: Settings) -> spam.SpamRules:
+    # Built once per application's Settings (frozen: hashable, never changed), which
+    # already checked that blocked_action is hold or reject.
     return spam.SpamRules(
         max_links=s.spam_max_links,
         blocked_words=s.blocked_words,
         blocked_emails=s.blocked_emails,
         blocked_domains=s.blocked_domains,
-        blocked_action="reject" if s.blocked_action == "reject" else "hold",
+        blocked_action=cast(spam.Action, s.blocked_action),
     )
 
 
@@ -140,7 +143,6 @@ def screen(
     duplicate = _duplicate(session, new, thread, s.duplicate_window)
     if duplicate:
         verdicts.append(Verdict("reject", "duplicate", duplicate))
-    akismet_spam = None
     client = akismet_client(state, blog)
     if client is not None:
         try:
@@ -152,7 +154,6 @@ def screen(
         except AkismetUnavailable as error:
             verdicts.append(Verdict("hold", "akismet", f"Akismet unavailable: {error}"))
         else:
-            akismet_spam = found.spam
             if found.discard:
                 verdicts.append(Verdict("reject", "akismet", "Akismet: blatant spam"))
             elif found.spam:
@@ -163,8 +164,7 @@ def screen(
         extra = policy.verdict(new.fields(), thread, list(verdicts))
         if extra is not None:
             verdicts.append(extra)
-    strongest = spam.decide(verdicts) if verdicts else Verdict("publish", "screening", "passed")
-    return Screening(strongest.action, verdicts, akismet_spam)
+    return Screening(spam.decide(verdicts).action, verdicts)
 
 
 def bot_checks(state: DebateBoxState, new: NewComment) -> None:
@@ -194,23 +194,25 @@ def refuse_rejected(screened: Screening) -> None:
 
 
 def _duplicate(session: Session, new: NewComment, thread: Thread, window: int) -> str:
-    if not window:
+    """Why the text is a duplicate (a match by the same email first), or ``""``; one query."""
+    by_email = Comment.email == new.email if new.email else None
+    on_thread = Comment.thread_id == thread.id if thread.id is not None else None
+    matches = [match for match in (by_email, on_thread) if match is not None]
+    if not window or not matches:
         return ""
     since = utcnow() - dt.timedelta(seconds=window)
-    same_text = sa.and_(Comment.body_source == new.body, Comment.created_at >= since)
-    if new.email:
-        found = session.scalar(
-            sa.select(Comment.id).where(Comment.email == new.email, same_text).limit(1)
-        )
-        if found:
-            return "The same text was posted by the same email recently."
-    if thread.id is not None:
-        found = session.scalar(
-            sa.select(Comment.id).where(Comment.thread_id == thread.id, same_text).limit(1)
-        )
-        if found:
-            return "The same text was posted on this thread recently."
-    return ""
+    email_first = sa.case((by_email, 1), else_=0) if by_email is not None else sa.literal(0)
+    query = sa.select(email_first).where(
+        Comment.body_source == new.body, Comment.created_at >= since, sa.or_(*matches)
+    )
+    if by_email is not None:
+        query = query.order_by(email_first.desc())
+    found = session.scalars(query.limit(1)).first()
+    if found is None:
+        return ""
+    if found:
+        return "The same text was posted by the same email recently."
+    return "The same text was posted on this thread recently."
 
 
 @dataclasses.dataclass(frozen=True)

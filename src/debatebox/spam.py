@@ -150,6 +150,7 @@ def _unleet(match: re.Match[str]) -> str:
     return token.replace(core, core.translate(_LEET)) if leet else token
 
 
+@functools.lru_cache(maxsize=8)  # one check of a comment normalises the same text again
 def normalise(text: str, *, unmask: bool = True) -> str:
     """Text reduced to its words, padded with spaces (``" w w "``) for whole-word matching:
     accents dropped, case folded, repeated letters squeezed, ``l`` read as ``i`` (as ``1``).
@@ -176,6 +177,8 @@ def _normalised(phrases: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 def _find(text: str, phrases: tuple[str, ...]) -> str | None:
     """The first of ``phrases`` found in ``text`` as whole words, or ``None``."""
+    if not phrases:
+        return None
     normal = normalise(text)
     return next((phrase for phrase, n in _normalised(tuple(phrases)) if n in normal), None)
 
@@ -336,7 +339,21 @@ def check_flattery(c: Candidate, rules: SpamRules) -> Verdict | None:
 
 Check = Callable[[Candidate, SpamRules], Verdict | None]
 #: The pipeline: every ``check_*`` function above, in the order of this file.
-CHECKS: tuple[Check, ...] = tuple(f for name, f in list(globals().items()) if name[:6] == "check_")
+CHECKS: tuple[Check, ...] = (
+    check_blocked_sender,
+    check_blocked_words,
+    check_markup,
+    check_links,
+    check_phrases,
+    check_disguised,
+    check_mixed_script,
+    check_contact,
+    check_money,
+    check_advert,
+    check_shouting,
+    check_repeats,
+    check_flattery,
+)
 
 
 def check(candidate: Candidate, rules: SpamRules | None = None) -> list[Verdict]:

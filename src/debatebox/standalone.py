@@ -20,7 +20,7 @@ from flask import Flask, Response, jsonify
 
 from . import migrate
 from .admin_access import accounts
-from .config import from_environ
+from .config import from_environ, parse_flag
 from .extension import DebateBox
 from .version import __version__
 
@@ -37,10 +37,11 @@ def create_app(
     app = Flask("debatebox.standalone", instance_path=instance, instance_relative_config=True)
     # The session cookie (admin login, CSRF of the forms): HTTPS only, no script access,
     # not sent by cross-site forms. DEBATEBOX_SECURE_COOKIES=0 allows plain http (tests,
-    # a server tried out on another machine without TLS).
-    secure = os.environ.get("DEBATEBOX_SECURE_COOKIES", "1").strip().lower()
+    # a server tried out on another machine without TLS); any value but a clear "no"
+    # keeps the cookie HTTPS-only.
+    secure = parse_flag(os.environ.get("DEBATEBOX_SECURE_COOKIES", "1"), otherwise=True)
     app.config.update(
-        SESSION_COOKIE_SECURE=secure not in {"0", "false", "no", "off"},
+        SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )

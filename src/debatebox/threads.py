@@ -222,13 +222,16 @@ def lock_thread(session: Session, key: str) -> Thread | None:
 
 
 def lock_comment(session: Session, comment_id: int) -> tuple[Comment, Thread]:
-    """A comment and its thread, the thread locked (call in a write); 404 if unknown."""
+    """A comment and its thread, the thread locked (call in a write); 404 if unknown.
+
+    The comment is read again once the thread is locked, with a locking read: on MariaDB
+    a plain read would come from the transaction's snapshot, taken before the lock, and
+    miss a change committed meanwhile.
+    """
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound("There is no such comment.")
-    key = session.get(Thread, comment.thread_id)
-    assert key is not None
-    thread = lock_thread(session, key.key)
+    thread = session.get(Thread, comment.thread_id, with_for_update=True, populate_existing=True)
     assert thread is not None
-    session.refresh(comment)  # as it is now that its thread is locked
+    session.refresh(comment, with_for_update=True)  # as it is now that its thread is locked
     return comment, thread

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .render import _has_unsafe_chars
 
-__all__ = ["normalize_website"]
+__all__ = ["WebsiteTooLong", "normalize_website"]
 
 # --------------------------------------------------------------------------
 # Commenter website
@@ -22,6 +22,10 @@ _LABEL_RE: Final = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _PATH_SAFE: Final = "/:@!$&'()*+,;=%"
 _QUERY_SAFE: Final = _PATH_SAFE + "?"
+
+
+class WebsiteTooLong(ValueError):
+    """The website, as typed or once normalised, is longer than 500 characters."""
 
 
 def _normalize_host(host: str, *, bracketed: bool, dotted: bool) -> str:
@@ -68,13 +72,14 @@ def normalize_website(url: str) -> str:
     default port is dropped, and characters that are not allowed in URLs are
     percent-encoded.
 
-    :raises ValueError: with a short message that can be shown to the commenter.
+    :raises ValueError: with a short message that can be shown to the commenter;
+        :class:`WebsiteTooLong` when the address is too long.
     """
     text = url.strip()
     if not text:
         return ""
     if len(text) > _WEBSITE_MAX_LENGTH:
-        raise ValueError("Website address is too long.")
+        raise WebsiteTooLong("Website address is too long.")
     if _has_unsafe_chars(text) or text.startswith("/"):
         raise ValueError(_WEBSITE_ERROR)
 
@@ -111,5 +116,5 @@ def normalize_website(url: str) -> str:
         )
     )
     if len(result) > _WEBSITE_MAX_LENGTH:
-        raise ValueError("Website address is too long.")
+        raise WebsiteTooLong("Website address is too long.")
     return result

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from .config import Settings
 from .errors import BadRequest, ValidationError
 from .messages import ERRORS, Problem
-from .urls import normalize_website
+from .urls import WebsiteTooLong, normalize_website
 
 #: Fields a client may send when posting; anything else is refused.
 POST_FIELDS = frozenset(
@@ -196,8 +196,10 @@ def parse(settings: Settings, data: Any) -> NewComment:
     if website and "website" not in errors:
         try:
             website = normalize_website(website)
-        except ValueError as error:
-            errors["website"] = Problem("website_too_long" if "long" in str(error) else "website")
+        except WebsiteTooLong:
+            errors["website"] = Problem("website_too_long")
+        except ValueError:
+            errors["website"] = Problem("website")
     parent = data.get("parent")
     if parent is not None and (
         isinstance(parent, bool) or not isinstance(parent, int) or not 0 < parent < 2**31
